@@ -1,0 +1,43 @@
+# Two commands: `make run` (the service with its local Zabbix) and `make test` (the suite).
+# Both set up what they need on a fresh Debian 12 machine and skip what is already there.
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+ENV := source deploy/dev/env.sh && PATH="$(CURDIR)/$(BIN):$$PATH"
+
+.PHONY: run test setup services zabbix migrate lint format bench clean
+
+run: migrate
+	$(ENV) exec $(BIN)/honcho start -f Procfile
+
+test: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(ENV) $(BIN)/pytest $(PYTEST_ARGS)
+
+setup: services $(STAMP) zabbix
+
+services:
+	bash deploy/dev/services.sh
+
+zabbix: services
+	bash deploy/dev/zabbix.sh --quiet
+
+$(STAMP): setup.cfg pyproject.toml | services
+	test -x $(BIN)/python || python3 -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+migrate: setup
+	$(ENV) $(BIN)/nzc migrate
+
+lint:
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+format:
+	$(BIN)/ruff format . && $(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache

@@ -1,0 +1,84 @@
+"""Broker set-up: RabbitMQ with publisher confirms, our queues and explicit middleware settings."""
+
+from __future__ import annotations
+
+import dramatiq
+from dramatiq.brokers.rabbitmq import RabbitmqBroker
+from dramatiq.brokers.stub import StubBroker
+from dramatiq.middleware import (
+    AgeLimit,
+    Callbacks,
+    CurrentMessage,
+    Middleware,
+    Pipelines,
+    Retries,
+    ShutdownNotifications,
+    TimeLimit,
+)
+from periodiq import PeriodiqMiddleware
+
+#: Queue of normalised NetBox webhook events.
+QUEUE_EVENTS = "nzc-events"
+#: Queue of host jobs (provision, create, update, delete, reconcile).
+QUEUE_HOSTS = "nzc-hosts"
+#: Queue of system jobs (ping, imports, refreshes, clean-ups).
+QUEUE_SYSTEM = "nzc-system"
+QUEUES = (QUEUE_EVENTS, QUEUE_HOSTS, QUEUE_SYSTEM)
+
+#: Retries before a message is dead-lettered (the job row then says ``dead``).
+MAX_RETRIES = 8
+#: First retry delay, milliseconds; doubles each attempt.
+MIN_BACKOFF_MS = 5_000
+#: Longest retry delay, milliseconds (10 minutes).
+MAX_BACKOFF_MS = 600_000
+#: Longest a single job may run, milliseconds (10 minutes).
+TIME_LIMIT_MS = 600_000
+#: Messages older than this are not run but dead-lettered, milliseconds (3 days).
+MAX_AGE_MS = 3 * 24 * 3600 * 1000
+
+
+def build_middleware(extra_first: list[Middleware] | None = None) -> list[Middleware]:
+    """The middleware stack, in order.
+
+    ``extra_first`` goes before Retries: Dramatiq calls ``after_*`` hooks in reverse
+    order, so our recorder then sees whether Retries gave up on the message.
+    """
+    return [
+        AgeLimit(max_age=MAX_AGE_MS),
+        TimeLimit(time_limit=TIME_LIMIT_MS),
+        ShutdownNotifications(),
+        Callbacks(),
+        Pipelines(),
+        CurrentMessage(),
+        PeriodiqMiddleware(skip_delay=30),
+        *(extra_first or []),
+        Retries(max_retries=MAX_RETRIES, min_backoff=MIN_BACKOFF_MS, max_backoff=MAX_BACKOFF_MS),
+    ]
+
+
+def build_broker(
+    broker_url: str, *, middleware: list[Middleware], stub: bool = False
+) -> dramatiq.Broker:
+    """A RabbitMQ broker with publisher confirms (or a StubBroker for unit tests).
+
+    Builds only: no connection is opened until the first publish or consume.
+    """
+    if stub:
+        broker: dramatiq.Broker = StubBroker(middleware=middleware)
+    else:
+        broker = RabbitmqBroker(url=broker_url, confirm_delivery=True, middleware=middleware)
+    for queue in QUEUES:
+        broker.declare_queue(queue)
+    return broker
+
+
+def bind_actors(broker: dramatiq.Broker, actors: list[dramatiq.Actor]) -> None:
+    """Declare ``actors`` on ``broker`` and make it the global broker.
+
+    Actors are declared at import on whatever broker was global then; rebinding lets a
+    process (or a test) choose its broker after import.
+    """
+    dramatiq.set_broker(broker)
+    for actor in actors:
+        actor.broker = broker
+        broker.declare_actor(actor)

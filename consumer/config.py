@@ -1,0 +1,162 @@
+"""Settings from the environment, validated once at start-up.
+
+The ``NZC_*`` names are a public contract: deployments and the README use them. A missing
+or malformed value raises :class:`ConfigError`, whose message names the variable and shows
+an example, so the process stops with something an operator can act on.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
+
+#: Log levels accepted by NZC_LOG_LEVEL.
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+#: Defaults point at the local services that ``make run`` / ``make test`` set up.
+DEFAULTS = {
+    "NZC_DATABASE_URL": "postgresql://nzc:nzc@127.0.0.1:5432/nzc",
+    "NZC_BROKER_URL": "amqp://guest:guest@127.0.0.1:5672/%2F",
+    "NZC_NETBOX_URL": "http://127.0.0.1:8001",
+    "NZC_ZABBIX_URL": "http://127.0.0.1:8070/api_jsonrpc.php",
+    "NZC_LOG_LEVEL": "INFO",
+    "NZC_WEBHOOK_MAX_BYTES": str(1024 * 1024),
+}
+
+EXAMPLES = {
+    "NZC_DATABASE_URL": "postgresql://nzc:secret@db.example.net:5432/nzc",
+    "NZC_BROKER_URL": "amqp://nzc:secret@mq.example.net:5672/%2F",
+    "NZC_NETBOX_URL": "https://netbox.example.net",
+    "NZC_NETBOX_TOKEN": "0123456789abcdef0123456789abcdef01234567",
+    "NZC_ZABBIX_URL": "https://zabbix.example.net/api_jsonrpc.php",
+    "NZC_ZABBIX_TOKEN": "a 64-character API token from Zabbix (User settings > API tokens)",
+    "NZC_LOG_LEVEL": "INFO",
+    "NZC_WEBHOOK_MAX_BYTES": "1048576",
+}
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing or malformed; the message says which and how to fix it."""
+
+
+@dataclass(frozen=True)
+class Config:
+    """The validated process configuration.
+
+    Parameters:
+      database_url: PostgreSQL URL for the service's own state.
+      broker_url: AMQP URL of RabbitMQ (``;`` separates several nodes).
+      netbox_url, netbox_token: NetBox base URL and API token.
+      zabbix_url: URL of the Zabbix ``api_jsonrpc.php`` endpoint.
+      zabbix_token: API token (preferred) or ``zabbix_user`` + ``zabbix_password``.
+      webhook_secret: shared secret of the NetBox webhook (HMAC-SHA512 signature).
+      admin_token: bearer token for the admin API; the admin API is off when unset.
+      log_level: one of :data:`LOG_LEVELS`.
+      webhook_max_bytes: the largest webhook body accepted.
+      webhook_insecure: accept unsigned webhooks (``NZC_WEBHOOK_INSECURE=1``), for demos only.
+    """
+
+    database_url: str
+    broker_url: str
+    netbox_url: str
+    netbox_token: str | None
+    zabbix_url: str
+    zabbix_token: str | None
+    zabbix_user: str | None
+    zabbix_password: str | None
+    webhook_secret: str | None
+    admin_token: str | None
+    log_level: str
+    webhook_max_bytes: int
+    webhook_insecure: bool
+
+    def __repr__(self) -> str:
+        # Never print secrets, even in a traceback or a debug log.
+        return (
+            f"Config(database_url={redact_url(self.database_url)!r}, "
+            f"broker_url={redact_url(self.broker_url)!r}, netbox_url={self.netbox_url!r}, "
+            f"zabbix_url={self.zabbix_url!r}, log_level={self.log_level!r})"
+        )
+
+
+def redact_url(url: str) -> str:
+    """Return ``url`` with any password replaced by ``***`` (for logs and error messages)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)
+    userinfo = netloc[0].split(":", 1)[0]
+    return urlunsplit(parts._replace(netloc=f"{userinfo}:***@{netloc[1]}"))
+
+
+def _fail(name: str, problem: str) -> ConfigError:
+    return ConfigError(f"{name} {problem}. Example: {name}={EXAMPLES.get(name, '...')}")
+
+
+def _url(env: Mapping[str, str], name: str, schemes: tuple[str, ...]) -> str:
+    value = env.get(name) or DEFAULTS[name]
+    for one in value.split(";"):
+        parts = urlsplit(one)
+        if parts.scheme not in schemes or not parts.hostname:
+            raise _fail(
+                name,
+                f"is not a valid URL (got {redact_url(one)!r}; "
+                f"expected scheme {' or '.join(schemes)} and a host)",
+            )
+        try:
+            parts.port  # noqa: B018 -- raises ValueError on a malformed port
+        except ValueError:
+            raise _fail(name, f"has a malformed port (got {redact_url(one)!r})") from None
+    return value
+
+
+def _optional(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name, "").strip()
+    return value or None
+
+
+def load_config(environ: Mapping[str, str] | None = None) -> Config:
+    """Read and validate the ``NZC_*`` variables from ``environ`` (default: ``os.environ``)."""
+    env = os.environ if environ is None else environ
+
+    log_level = (env.get("NZC_LOG_LEVEL") or DEFAULTS["NZC_LOG_LEVEL"]).upper()
+    if log_level not in LOG_LEVELS:
+        raise _fail("NZC_LOG_LEVEL", f"must be one of {', '.join(LOG_LEVELS)}")
+
+    raw_max = env.get("NZC_WEBHOOK_MAX_BYTES") or DEFAULTS["NZC_WEBHOOK_MAX_BYTES"]
+    if not raw_max.isdigit() or not 1024 <= int(raw_max) <= 64 * 1024 * 1024:
+        raise _fail(
+            "NZC_WEBHOOK_MAX_BYTES", "must be a whole number of bytes from 1024 to 67108864"
+        )
+
+    zabbix_token = _optional(env, "NZC_ZABBIX_TOKEN")
+    zabbix_user = _optional(env, "NZC_ZABBIX_USER")
+    zabbix_password = _optional(env, "NZC_ZABBIX_PASSWORD")
+    if not zabbix_token and not (zabbix_user and zabbix_password):
+        raise ConfigError(
+            "Zabbix credentials are missing: set NZC_ZABBIX_TOKEN (preferred) or both "
+            "NZC_ZABBIX_USER and NZC_ZABBIX_PASSWORD. Example: NZC_ZABBIX_TOKEN="
+            + EXAMPLES["NZC_ZABBIX_TOKEN"]
+        )
+
+    insecure = env.get("NZC_WEBHOOK_INSECURE", "").strip().lower()
+    if insecure not in ("", "0", "1", "true", "false", "yes", "no"):
+        raise _fail("NZC_WEBHOOK_INSECURE", "must be 1 or 0")
+
+    return Config(
+        database_url=_url(env, "NZC_DATABASE_URL", ("postgresql", "postgres")),
+        broker_url=_url(env, "NZC_BROKER_URL", ("amqp", "amqps")),
+        netbox_url=_url(env, "NZC_NETBOX_URL", ("http", "https")).rstrip("/"),
+        netbox_token=_optional(env, "NZC_NETBOX_TOKEN"),
+        zabbix_url=_url(env, "NZC_ZABBIX_URL", ("http", "https")),
+        zabbix_token=zabbix_token,
+        zabbix_user=zabbix_user,
+        zabbix_password=zabbix_password,
+        webhook_secret=_optional(env, "NZC_WEBHOOK_SECRET"),
+        admin_token=_optional(env, "NZC_ADMIN_TOKEN"),
+        log_level=log_level,
+        webhook_max_bytes=int(raw_max),
+        webhook_insecure=insecure in ("1", "true", "yes"),
+    )

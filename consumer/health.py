@@ -1,0 +1,74 @@
+"""Liveness and readiness: ``/healthz`` (the process answers) and ``/readyz`` (its services do)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pika
+import psycopg
+from flask import Blueprint, current_app, jsonify
+
+from consumer.config import redact_url
+from handlers.zabbix import probe_version
+
+bp = Blueprint("health", __name__)
+
+#: Seconds each readiness check may take.
+CHECK_TIMEOUT_S = 2
+
+
+def check_postgres(conninfo: str) -> None:
+    with psycopg.connect(conninfo, connect_timeout=CHECK_TIMEOUT_S) as conn:
+        conn.execute("SELECT 1")
+
+
+def check_rabbitmq(url: str) -> None:
+    params = pika.URLParameters(url.split(";")[0])
+    params.socket_timeout = CHECK_TIMEOUT_S
+    params.connection_attempts = 1
+    params.blocked_connection_timeout = CHECK_TIMEOUT_S
+    pika.BlockingConnection(params).close()
+
+
+def check_zabbix(url: str) -> None:
+    probe_version(url, timeout=CHECK_TIMEOUT_S + 1)
+
+
+def readiness(runtime: Any) -> tuple[dict[str, Any], bool]:
+    """Run every check; return the report and whether all passed."""
+    config = runtime.config
+    checks = {
+        "postgres": (check_postgres, config.database_url),
+        "rabbitmq": (check_rabbitmq, config.broker_url),
+        "zabbix": (check_zabbix, config.zabbix_url),
+    }
+    report: dict[str, Any] = {"checks": {}}
+    failing = []
+    for name, (check, target) in checks.items():
+        try:
+            check(target)
+            report["checks"][name] = {"ok": True}
+        except Exception as exc:  # noqa: BLE001 -- any failure means "not ready"
+            failing.append(name)
+            detail = str(exc) or type(exc).__name__
+            report["checks"][name] = {
+                "ok": False,
+                "error": f"{name} at {redact_url(target)} is unreachable: {detail}",
+            }
+    report["status"] = "ready" if not failing else "unavailable"
+    if failing:
+        report["failing"] = failing
+    if config.webhook_insecure:
+        report["warnings"] = ["NZC_WEBHOOK_INSECURE is set: webhook signatures are not checked"]
+    return report, not failing
+
+
+@bp.get("/healthz")
+def healthz() -> Any:
+    return jsonify(status="ok")
+
+
+@bp.get("/readyz")
+def readyz() -> Any:
+    report, ok = readiness(current_app.extensions["nzc"])
+    return jsonify(report), 200 if ok else 503

@@ -1,0 +1,100 @@
+"""The Postgres gateway: a connection pool and the versioned migrations.
+
+Only gateways talk to Postgres. Jobs get a connection (inside the runner's transaction)
+and hand it to the query functions of the module that owns the table.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool
+
+log = logging.getLogger(__name__)
+
+#: Advisory lock key (bigint) held while migrating, so two processes never migrate at once.
+MIGRATION_LOCK_KEY = 0x6E7A635F6D6967  # "nzc_mig"
+
+#: Seconds to wait for a pooled connection before giving up.
+POOL_TIMEOUT_S = 10.0
+
+
+class Store:
+    """A pool of Postgres connections that hand out rows as dicts.
+
+    Parameters:
+      conninfo: a PostgreSQL URL (``NZC_DATABASE_URL``).
+      max_size: the most connections this process opens.
+
+    The pool opens on first use, so building a ``Store`` does no I/O::
+
+        store = Store("postgresql://nzc:nzc@127.0.0.1/nzc")
+        with store.connection() as conn:
+            conn.execute("SELECT 1")
+    """
+
+    def __init__(self, conninfo: str, *, max_size: int = 8) -> None:
+        self.conninfo = conninfo
+        self._pool = ConnectionPool(
+            conninfo,
+            min_size=1,
+            max_size=max_size,
+            kwargs={"row_factory": dict_row, "connect_timeout": 5},
+            timeout=POOL_TIMEOUT_S,
+            open=False,
+        )
+        self._opened = False
+
+    @contextmanager
+    def connection(self) -> Iterator[psycopg.Connection]:
+        """A pooled connection; its work is committed on clean exit, rolled back on error."""
+        if not self._opened:
+            self._pool.open(wait=False)
+            self._opened = True
+        with self._pool.connection() as conn:
+            yield conn
+
+    def close(self) -> None:
+        if self._opened:
+            self._pool.close()
+            self._opened = False
+
+
+def migration_files() -> list[tuple[str, str]]:
+    """The shipped migrations as (version, sql), in order. Version is the file name's stem."""
+    folder = resources.files("handlers") / "migrations"
+    found = sorted(p for p in folder.iterdir() if p.name.endswith(".sql"))
+    return [(p.name.removesuffix(".sql"), p.read_text(encoding="utf-8")) for p in found]
+
+
+def migrate(conninfo: str) -> list[str]:
+    """Apply the migrations not yet recorded in ``schema_migrations``; return the new versions.
+
+    Each migration runs in its own transaction with its record, so a failing one leaves
+    nothing behind and the next run retries it. Safe to run from several processes.
+    """
+    applied_now: list[str] = []
+    with psycopg.connect(conninfo, autocommit=True, connect_timeout=5) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", [MIGRATION_LOCK_KEY])
+        try:
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                " version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+            )
+            done = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
+            for version, sql in migration_files():
+                if version in done:
+                    continue
+                with conn.transaction():
+                    conn.execute(sql)
+                    conn.execute("INSERT INTO schema_migrations (version) VALUES (%s)", [version])
+                log.info("applied migration %s", version)
+                applied_now.append(version)
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", [MIGRATION_LOCK_KEY])
+    return applied_now

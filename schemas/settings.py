@@ -1,0 +1,119 @@
+"""The settings row: its fields, their types and allowed values.
+
+Errors name the field and what is allowed, e.g.
+``delete_mode: Must be one of: soft, hard.``
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+#: NetBox statuses of devices and virtual machines (VMs use a subset).
+NETBOX_STATUSES = (
+    "offline",
+    "active",
+    "planned",
+    "staged",
+    "failed",
+    "inventory",
+    "decommissioning",
+)
+#: SNMPv3 protocols Zabbix accepts, by name.
+SNMPV3_AUTH_PROTOCOLS = ("MD5", "SHA1", "SHA224", "SHA256", "SHA384", "SHA512")
+SNMPV3_PRIV_PROTOCOLS = ("DES", "AES128", "AES192", "AES256", "AES192C", "AES256C")
+TLS_MODES = ("unencrypted", "psk", "cert")
+#: Settings shown masked by ``nzc settings show``.
+SECRET_FIELDS = ("tls_psk",)
+
+
+def _positive(name: str) -> fields.Integer:
+    return fields.Integer(strict=True, validate=validate.Range(min=1), metadata={"help": name})
+
+
+def _statuses() -> fields.List:
+    return fields.List(fields.String(validate=validate.OneOf(NETBOX_STATUSES)))
+
+
+class SettingsSchema(Schema):
+    """Every setting; load with ``partial=True`` to validate a change of some of them."""
+
+    delete_mode = fields.String(validate=validate.OneOf(("soft", "hard")))
+    graveyard_group = fields.String(validate=validate.Length(min=1, max=255))
+    archived_suffix = fields.String(validate=validate.Length(min=1, max=64))
+    import_settings_interval_min = _positive("minutes")
+    sync_refresh_interval_min = _positive("minutes")
+    maintenance_cleanup_interval_min = _positive("minutes")
+    sync_refresh_cutoff_min = _positive("minutes")
+    agent_port = fields.Integer(strict=True, validate=validate.Range(min=1, max=65535))
+    snmp_port = fields.Integer(strict=True, validate=validate.Range(min=1, max=65535))
+    snmp_community = fields.String(validate=validate.Length(min=1))
+    snmpv3_securityname = fields.String(validate=validate.Length(min=1))
+    snmpv3_securitylevel = fields.String(
+        validate=validate.OneOf(("noAuthNoPriv", "authNoPriv", "authPriv"))
+    )
+    snmpv3_authprotocol = fields.String(validate=validate.OneOf(SNMPV3_AUTH_PROTOCOLS))
+    snmpv3_authpassphrase = fields.String()
+    snmpv3_privprotocol = fields.String(validate=validate.OneOf(SNMPV3_PRIV_PROTOCOLS))
+    snmpv3_privpassphrase = fields.String()
+    tls_connect = fields.String(validate=validate.OneOf(TLS_MODES))
+    tls_accept = fields.List(
+        fields.String(validate=validate.OneOf(TLS_MODES)), validate=validate.Length(min=1)
+    )
+    tls_psk_identity = fields.String()
+    tls_psk = fields.String(
+        validate=validate.Regexp(r"^([0-9a-fA-F]{32,512})?$", error="must be 32 to 512 hex digits")
+    )
+    inventory_mode = fields.String(validate=validate.OneOf(("disabled", "manual", "automatic")))
+    tag_prefix = fields.String(validate=validate.Length(max=64))
+    tag_name_format = fields.String(validate=validate.OneOf(("keep", "upper", "lower")))
+    monitored_statuses = _statuses()
+    disabled_statuses = _statuses()
+    removed_statuses = _statuses()
+    max_deletions = fields.Integer(strict=True, validate=validate.Range(min=0))
+    event_log_retention_days = _positive("days")
+
+    @validates_schema
+    def _statuses_disjoint(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        seen: dict[str, str] = {}
+        for name in ("monitored_statuses", "disabled_statuses", "removed_statuses"):
+            for status in data.get(name, []):
+                if status in seen and seen[status] != name:
+                    raise ValidationError(
+                        f"status {status!r} is in both {seen[status]} and {name}; "
+                        "a status can have only one meaning",
+                        field_name=name,
+                    )
+                seen[status] = name
+
+
+SETTINGS_FIELDS: tuple[str, ...] = tuple(SettingsSchema().fields)
+
+
+def parse_setting_value(key: str, raw: str) -> Any:
+    """The typed value of one setting from its command-line text (lists: comma-separated)."""
+    field = SettingsSchema().fields.get(key)
+    if field is None:
+        raise ValidationError(
+            {key: [f"unknown setting; known settings: {', '.join(SETTINGS_FIELDS)}"]}
+        )
+    if isinstance(field, fields.List):
+        return [item.strip() for item in raw.split(",") if item.strip()]
+    if isinstance(field, fields.Integer):
+        try:
+            return int(raw)
+        except ValueError:
+            raise ValidationError({key: [f"must be a whole number, got {raw!r}"]}) from None
+    return raw
+
+
+def format_errors(errors: dict[str, Any]) -> str:
+    """``field: message`` lines from a marshmallow error dict."""
+    lines = []
+    for key, value in sorted(errors.items()):
+        messages = value if isinstance(value, list) else [str(value)]
+        if isinstance(value, dict):
+            messages = [f"item {k}: {'; '.join(v)}" for k, v in value.items()]
+        lines.append(f"{key}: {' '.join(str(m) for m in messages)}")
+    return "\n".join(lines)

@@ -1,0 +1,140 @@
+"""Fixtures: a real Postgres database per session, brokers (stub and real RabbitMQ) with a
+started worker, and a Zabbix API client for each of 6.0 and 7.0 that can be reset.
+
+Everything points at loopback. The Zabbix frontends come from deploy/dev/zabbix.sh.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import dramatiq
+import psycopg
+import pytest
+
+from consumer.config import load_config
+from consumer.wiring import setup
+from handlers.context import set_runtime
+from handlers.store import migrate
+from handlers.zabbix import ZabbixGateway
+
+#: Postgres role with CREATEDB, made by deploy/dev/services.sh.
+ADMIN_URL = os.environ.get(
+    "NZC_TEST_ADMIN_DATABASE_URL", "postgresql://nzc:nzc@127.0.0.1:5432/postgres"
+)
+#: RabbitMQ vhost of the tests, so a running `make run` worker never takes their messages.
+TEST_BROKER_URL = os.environ.get(
+    "NZC_TEST_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672/nzc-test"
+)
+ZABBIX_HOME = Path(os.environ.get("NZC_ZABBIX_HOME", "/opt/nzc-zabbix"))
+#: Zabbix version -> (port, database), as deploy/dev/zabbix.sh sets them up.
+ZABBIX_VERSIONS = {"6.0": (8060, "nzc_zabbix60"), "7.0": (8070, "nzc_zabbix70")}
+#: Zabbix's own databases are reset as their owner through the postgres superuser socket.
+ZABBIX_ADMIN_URL = os.environ.get(
+    "NZC_TEST_ZABBIX_ADMIN_URL", "postgresql://nzc_zabbix:nzc_zabbix@127.0.0.1:5432/postgres"
+)
+
+
+def zabbix_url(version: str) -> str:
+    return f"http://127.0.0.1:{ZABBIX_VERSIONS[version][0]}/api_jsonrpc.php"
+
+
+def zabbix_token(version: str) -> str:
+    return (ZABBIX_HOME / version / "api_token").read_text().strip()
+
+
+@pytest.fixture(scope="session")
+def database_url():
+    """A fresh, migrated database for the test session, dropped at the end."""
+    name = f"nzc_test_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    migrate(url)
+    yield url
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def db(database_url):
+    """An autocommit connection to the test database, for arranging and observing rows."""
+    with psycopg.connect(database_url, autocommit=True, row_factory=psycopg.rows.dict_row) as conn:
+        yield conn
+
+
+def make_env(database_url: str, **overrides: str) -> dict[str, str]:
+    env = {
+        "NZC_DATABASE_URL": database_url,
+        "NZC_BROKER_URL": TEST_BROKER_URL,
+        "NZC_ZABBIX_URL": zabbix_url("7.0"),
+        "NZC_ZABBIX_TOKEN": zabbix_token("7.0"),
+        "NZC_WEBHOOK_SECRET": "test-secret",
+        "NZC_LOG_LEVEL": "INFO",
+    }
+    env.update(overrides)
+    return env
+
+
+@pytest.fixture
+def config(database_url):
+    return load_config(make_env(database_url))
+
+
+@pytest.fixture
+def stub_runtime(config):
+    """The process wired with a StubBroker (no RabbitMQ): for unit-level job tests."""
+    runtime = setup(config, stub=True)
+    yield runtime
+    runtime.store.close()
+    set_runtime(None)
+
+
+@pytest.fixture
+def rabbit_runtime(config):
+    """The process wired with the real RabbitMQ (test vhost), queues emptied first."""
+    runtime = setup(config)
+    runtime.broker.flush_all()
+    yield runtime
+    runtime.broker.flush_all()
+    runtime.broker.close()
+    runtime.store.close()
+    set_runtime(None)
+
+
+@pytest.fixture
+def start_worker():
+    """Start a Dramatiq worker on a broker (after the test declared its actors)."""
+    workers = []
+
+    def start(broker: dramatiq.Broker, threads: int = 4) -> dramatiq.Worker:
+        worker = dramatiq.Worker(broker, worker_threads=threads, worker_timeout=50)
+        worker.start()
+        workers.append(worker)
+        return worker
+
+    yield start
+    for worker in workers:
+        worker.stop()
+
+
+def reset_zabbix(version: str) -> None:
+    """Give Zabbix ``version`` its pristine database back (a few hundred milliseconds)."""
+    db_name = ZABBIX_VERSIONS[version][1]
+    with psycopg.connect(ZABBIX_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {db_name} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {db_name} TEMPLATE {db_name}_pristine")
+
+
+@pytest.fixture(params=sorted(ZABBIX_VERSIONS), ids=lambda v: f"zabbix{v}")
+def zabbix_version(request):
+    return request.param
+
+
+@pytest.fixture
+def zabbix(zabbix_version):
+    """A Zabbix gateway on a pristine Zabbix of each supported version."""
+    reset_zabbix(zabbix_version)
+    return ZabbixGateway(zabbix_url(zabbix_version), token=zabbix_token(zabbix_version))

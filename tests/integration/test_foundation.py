@@ -1,0 +1,137 @@
+"""The foundation on the real services: migrations, health, the ping round trip, Zabbix."""
+
+import socket
+import time
+
+import psycopg
+import pytest
+
+from consumer.app import create_app
+from consumer.config import load_config
+from handlers.store import migrate, migration_files
+from tests.conftest import make_env, reset_zabbix
+
+pytestmark = pytest.mark.integration
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_migrate_records_every_migration_and_a_second_run_applies_nothing(database_url, db):
+    versions = [row["version"] for row in db.execute("SELECT version FROM schema_migrations")]
+    assert versions == [version for version, _ in migration_files()]
+    assert migrate(database_url) == []
+    assert db.execute("SELECT count(*) AS n FROM settings").fetchone()["n"] == 1
+
+
+def test_a_failing_migration_leaves_nothing_behind(tmp_path, database_url, monkeypatch):
+    import handlers.store as store
+
+    good = migration_files()
+    monkeypatch.setattr(
+        store,
+        "migration_files",
+        lambda: [*good, ("9999_broken", "CREATE TABLE half_made (id int); SELECT * FROM nope;")],
+    )
+    with pytest.raises(psycopg.errors.UndefinedTable):
+        migrate(database_url)
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("SELECT to_regclass('half_made')").fetchone()[0] is None
+        recorded = conn.execute(
+            "SELECT count(*) FROM schema_migrations WHERE version = '9999_broken'"
+        ).fetchone()[0]
+    assert recorded == 0
+
+
+def test_healthz_answers_without_touching_services(stub_runtime):
+    client = create_app(runtime=stub_runtime).test_client()
+    resp = client.get("/healthz")
+    assert resp.status_code == 200 and resp.get_json() == {"status": "ok"}
+
+
+def test_readyz_is_200_when_postgres_rabbitmq_and_zabbix_answer(stub_runtime):
+    resp = create_app(runtime=stub_runtime).test_client().get("/readyz")
+    body = resp.get_json()
+    assert resp.status_code == 200, body
+    assert body["status"] == "ready"
+    assert {name: check["ok"] for name, check in body["checks"].items()} == {
+        "postgres": True,
+        "rabbitmq": True,
+        "zabbix": True,
+    }
+
+
+def test_readyz_is_503_naming_rabbitmq_when_the_broker_port_is_closed(database_url):
+    from consumer.wiring import setup
+
+    port = closed_port()
+    config = load_config(
+        make_env(database_url, NZC_BROKER_URL=f"amqp://guest:guest@127.0.0.1:{port}/%2F")
+    )
+    runtime = setup(config, stub=True)
+    try:
+        resp = create_app(runtime=runtime).test_client().get("/readyz")
+    finally:
+        runtime.store.close()
+    body = resp.get_json()
+    assert resp.status_code == 503
+    assert body["failing"] == ["rabbitmq"]
+    assert str(port) in body["checks"]["rabbitmq"]["error"]
+    assert "guest:guest" not in body["checks"]["rabbitmq"]["error"]
+
+
+def test_readyz_names_every_service_that_is_down(database_url):
+    from consumer.wiring import setup
+
+    config = load_config(
+        make_env(
+            database_url,
+            NZC_DATABASE_URL=f"postgresql://nzc:nzc@127.0.0.1:{closed_port()}/nzc",
+            NZC_ZABBIX_URL=f"http://127.0.0.1:{closed_port()}/api_jsonrpc.php",
+        )
+    )
+    runtime = setup(config, stub=True)
+    resp = create_app(runtime=runtime).test_client().get("/readyz")
+    assert resp.status_code == 503
+    assert resp.get_json()["failing"] == ["postgres", "zabbix"]
+
+
+def test_ping_is_processed_by_a_worker_through_real_rabbitmq(rabbit_runtime, start_worker, db):
+    from handlers.actors import ping
+
+    start_worker(rabbit_runtime.broker)
+    message = ping.send("round-trip")
+    deadline = time.monotonic() + 15
+    job = None
+    while time.monotonic() < deadline:
+        job = db.execute("SELECT * FROM jobs WHERE id = %s", [message.message_id]).fetchone()
+        if job and job["status"] == "succeeded":
+            break
+        time.sleep(0.05)
+    assert job is not None and job["status"] == "succeeded", job
+    assert job["result"] == {"pong": "round-trip"}
+    assert job["queue"] == "nzc-system"
+    assert job["started_at"] <= job["finished_at"]
+    events = db.execute(
+        "SELECT message FROM event_log WHERE job_id = %s ORDER BY id", [message.message_id]
+    ).fetchall()
+    assert [e["message"] for e in events] == ["pong", "ping succeeded"]
+
+
+def test_zabbix_gateway_reads_the_version_and_counts_calls(zabbix, zabbix_version):
+    assert zabbix.version == tuple(int(p) for p in zabbix_version.split("."))
+    groups = zabbix.call(
+        "hostgroup.get", {"output": ["name"], "filter": {"name": ["Zabbix servers"]}}
+    )
+    assert [g["name"] for g in groups] == ["Zabbix servers"]
+    assert zabbix.calls["hostgroup.get"] == 1
+
+
+def test_reset_zabbix_removes_what_a_test_created(zabbix, zabbix_version):
+    zabbix.call("hostgroup.create", {"name": "nzc reset probe"})
+    assert zabbix.call("hostgroup.get", {"filter": {"name": ["nzc reset probe"]}})
+    reset_zabbix(zabbix_version)
+    assert zabbix.call("hostgroup.get", {"filter": {"name": ["nzc reset probe"]}}) == []
