@@ -1,0 +1,189 @@
+"""The AtomicJobRunner contract, on real Postgres and (where a queue matters) real RabbitMQ."""
+
+import json
+import time
+import uuid
+
+import dramatiq
+import pika
+import pytest
+
+from handlers.runner import JobError, atomic_job
+from tests.conftest import TEST_BROKER_URL
+
+pytestmark = pytest.mark.integration
+
+TEST_QUEUE = "nzc-test"
+
+
+def declare(broker, fn, **options):
+    """Declare ``fn`` as a uniquely named actor on ``broker`` in the test queue."""
+    name = f"{fn.__name__}_{uuid.uuid4().hex[:8]}"
+    return dramatiq.actor(fn, broker=broker, actor_name=name, queue_name=TEST_QUEUE, **options)
+
+
+def wait_for(db, job_id, statuses, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        row = db.execute("SELECT * FROM jobs WHERE id = %s", [job_id]).fetchone()
+        if row and row["status"] in statuses:
+            return row
+        time.sleep(0.05)
+    raise AssertionError(f"job {job_id} never reached {statuses}: {row}")
+
+
+@pytest.fixture
+def scratch(db):
+    db.execute("CREATE TABLE IF NOT EXISTS scratch (id serial PRIMARY KEY, note text)")
+    db.execute("TRUNCATE scratch")
+    return db
+
+
+def device_target(device_id, *_args):
+    return [f"dcim.device:{device_id}"]
+
+
+def test_a_job_that_writes_then_raises_leaves_no_rows_and_a_failed_job_row(
+    stub_runtime, start_worker, scratch
+):
+    @atomic_job(device_target)
+    def write_then_fail(job, device_id):
+        job.conn.execute("INSERT INTO scratch (note) VALUES ('half-done')")
+        job.log("info", "wrote a row")
+        raise JobError(
+            f"Zabbix refused host for device {device_id}",
+            data={"device_id": device_id},
+            pre_data={"host": None},
+            post_data={"host": "half"},
+        )
+
+    actor = declare(
+        stub_runtime.broker,
+        write_then_fail,
+        max_retries=3,
+        min_backoff=60_000,
+        job_targets=device_target,
+    )
+    start_worker(stub_runtime.broker)
+    message = actor.send(7)
+    row = wait_for(scratch, message.message_id, {"failed"})
+
+    assert scratch.execute("SELECT count(*) AS n FROM scratch").fetchone()["n"] == 0
+    assert row["attempts"] == 1
+    assert row["targets"] == ["dcim.device:7"]
+    assert row["error"] == "JobError: Zabbix refused host for device 7"
+    assert "raise JobError(" in row["traceback"]
+    assert row["data"] == {"device_id": 7}
+    assert row["pre_data"] == {"host": None} and row["post_data"] == {"host": "half"}
+    assert row["finished_at"] is not None and row["duration_ms"] >= 0
+    events = scratch.execute(
+        "SELECT level, message FROM event_log WHERE job_id = %s", [message.message_id]
+    ).fetchall()
+    # The job's own entry was rolled back with its writes; the failure entry stands.
+    assert [e["level"] for e in events] == ["error"]
+    assert "attempt 1" in events[0]["message"]
+
+
+def test_a_successful_job_commits_its_rows_with_the_job_row_and_event_log(
+    stub_runtime, start_worker, scratch
+):
+    @atomic_job(device_target)
+    def write(job, device_id):
+        job.conn.execute("INSERT INTO scratch (note) VALUES ('done')")
+        job.log("info", "wrote a row", target=f"dcim.device:{device_id}")
+        return {"rows": 1}
+
+    actor = declare(stub_runtime.broker, write, job_targets=device_target)
+    start_worker(stub_runtime.broker)
+    message = actor.send(8)
+    row = wait_for(scratch, message.message_id, {"succeeded"})
+    assert row["result"] == {"rows": 1} and row["attempts"] == 1
+    assert scratch.execute("SELECT note FROM scratch").fetchall() == [{"note": "done"}]
+    events = scratch.execute(
+        "SELECT target, message FROM event_log WHERE job_id = %s ORDER BY id",
+        [message.message_id],
+    ).fetchall()
+    assert [e["message"] for e in events] == ["wrote a row", f"{actor.actor_name} succeeded"]
+    assert events[0]["target"] == "dcim.device:8"
+
+
+def test_jobs_on_one_target_run_one_after_the_other_and_on_different_targets_overlap(
+    rabbit_runtime, start_worker, db
+):
+    @atomic_job(device_target)
+    def slow(job, device_id, tag):
+        time.sleep(0.5)
+        return {"tag": tag}
+
+    actor = declare(rabbit_runtime.broker, slow, job_targets=device_target)
+    # Two workers, as two processes would be: the lock lives in Postgres, not in a worker.
+    start_worker(rabbit_runtime.broker, threads=2)
+    start_worker(rabbit_runtime.broker, threads=2)
+    same = [actor.send(1, "a"), actor.send(1, "b")]
+    other = [actor.send(2, "c"), actor.send(3, "d")]
+    rows = {m.message_id: wait_for(db, m.message_id, {"succeeded"}) for m in same + other}
+
+    first, second = sorted((rows[m.message_id] for m in same), key=lambda r: r["started_at"])
+    assert second["started_at"] >= first["finished_at"], "same-target jobs interleaved"
+
+    a, b = (rows[m.message_id] for m in other)
+    assert a["started_at"] < b["finished_at"] and b["started_at"] < a["finished_at"], (
+        "jobs on different targets did not overlap"
+    )
+
+
+def dead_letters(queue):
+    """Message ids sitting in the dead-letter queue of ``queue`` (read without consuming)."""
+    conn = pika.BlockingConnection(pika.URLParameters(TEST_BROKER_URL))
+    try:
+        channel = conn.channel()
+        ids = []
+        while True:
+            method, _props, body = channel.basic_get(f"{queue}.XQ", auto_ack=False)
+            if method is None:
+                break
+            ids.append(json.loads(body)["message_id"])
+        return ids
+    finally:
+        conn.close()  # unacked messages return to the queue
+
+
+def test_retries_increase_attempts_and_a_job_that_always_fails_ends_dead_in_the_dlq(
+    rabbit_runtime, start_worker, db
+):
+    @atomic_job()
+    def always_fails(job):
+        raise RuntimeError(f"boom on attempt {job.attempt}")
+
+    actor = declare(
+        rabbit_runtime.broker, always_fails, max_retries=2, min_backoff=10, max_backoff=50
+    )
+    start_worker(rabbit_runtime.broker)
+    message = actor.send()
+    row = wait_for(db, message.message_id, {"dead"})
+
+    assert row["attempts"] == 3  # the first run and two retries
+    assert row["error"] == "RuntimeError: boom on attempt 3"
+    events = db.execute(
+        "SELECT message FROM event_log WHERE job_id = %s ORDER BY id", [message.message_id]
+    ).fetchall()
+    failures = [e["message"] for e in events if "failed (attempt" in e["message"]]
+    assert len(failures) == 3
+    assert "dead-letter queue" in events[-1]["message"]
+    deadline = time.monotonic() + 5
+    while message.message_id not in dead_letters(TEST_QUEUE) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert message.message_id in dead_letters(TEST_QUEUE)
+
+
+def test_the_job_row_is_written_queued_at_enqueue_with_the_request_id(stub_runtime, db):
+    def never_run(device_id):
+        raise AssertionError("not started")
+
+    actor = declare(stub_runtime.broker, never_run, job_targets=device_target)
+    message = actor.send_with_options(args=(42,), request_id="44ed4671-d8c8")
+    row = db.execute("SELECT * FROM jobs WHERE id = %s", [message.message_id]).fetchone()
+    assert row["status"] == "queued" and row["attempts"] == 0
+    assert row["targets"] == ["dcim.device:42"] and row["args"] == [42]
+    assert row["request_id"] == "44ed4671-d8c8"
+    assert row["queue"] == TEST_QUEUE

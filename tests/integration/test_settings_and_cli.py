@@ -1,0 +1,104 @@
+"""Settings validation and the nzc commands over the real database."""
+
+import pytest
+from click.testing import CliRunner
+
+from consumer.cli import cli
+from handlers.settings_store import SettingsError, read_settings, update_settings
+from tests.conftest import make_env
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def run_nzc(database_url):
+    runner = CliRunner()
+
+    def run(*args):
+        return runner.invoke(cli, list(args), env=make_env(database_url), catch_exceptions=False)
+
+    return run
+
+
+@pytest.fixture
+def restore_settings(db):
+    before = db.execute("SELECT * FROM settings").fetchone()
+    yield
+    assert before is not None
+    db.execute("DELETE FROM settings")
+    columns = list(before)
+    db.execute(
+        f"INSERT INTO settings ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})",
+        list(before.values()),
+    )
+
+
+def test_invalid_settings_are_refused_naming_each_field_and_nothing_is_written(
+    db, restore_settings
+):
+    before = read_settings(db)
+    with pytest.raises(SettingsError) as err:
+        update_settings(db, {"delete_mode": "purge", "agent_port": 70000, "max_deletions": 5})
+    message = str(err.value)
+    assert "delete_mode: Must be one of: soft, hard." in message
+    assert "agent_port:" in message
+    assert read_settings(db) == before
+
+
+def test_a_status_cannot_both_monitor_and_remove_a_host(db, restore_settings):
+    with pytest.raises(SettingsError) as err:
+        update_settings(db, {"removed_statuses": ["decommissioning", "active"]})
+    assert "'active' is in both monitored_statuses and removed_statuses" in str(err.value)
+    assert read_settings(db)["removed_statuses"] == ["decommissioning"]
+
+
+def test_valid_settings_are_written(db, restore_settings):
+    after = update_settings(db, {"delete_mode": "hard", "sync_refresh_interval_min": 1440})
+    assert after["delete_mode"] == "hard" and after["sync_refresh_interval_min"] == 1440
+    assert read_settings(db)["delete_mode"] == "hard"
+
+
+def test_nzc_settings_set_refuses_a_bad_value_with_the_allowed_ones(run_nzc, db, restore_settings):
+    result = run_nzc("settings", "set", "tag_name_format", "shout")
+    assert result.exit_code == 1
+    assert "tag_name_format: Must be one of: keep, upper, lower." in result.output
+    assert read_settings(db)["tag_name_format"] == "keep"
+
+    result = run_nzc("settings", "set", "no_such_setting", "1")
+    assert result.exit_code == 1 and "unknown setting; known settings:" in result.output
+
+    result = run_nzc("settings", "set", "max_deletions", "many")
+    assert result.exit_code == 1 and "max_deletions: must be a whole number" in result.output
+
+
+def test_nzc_settings_set_and_show_round_trip_lists_and_mask_secrets(run_nzc, restore_settings):
+    # "staged" disables hosts by default: it must leave disabled_statuses first.
+    assert run_nzc("settings", "set", "monitored_statuses", "active, staged").exit_code == 1
+    assert run_nzc("settings", "set", "disabled_statuses", "offline,failed").exit_code == 0
+    assert run_nzc("settings", "set", "monitored_statuses", "active,staged").exit_code == 0
+    assert run_nzc("settings", "set", "tls_psk", "ab" * 16).output == "tls_psk = ***\n"
+    shown = run_nzc("settings", "show").output
+    assert '"monitored_statuses": [\n    "active",\n    "staged"\n  ]' in shown
+    assert '"tls_psk": "***"' in shown and "ab" * 16 not in shown
+
+
+def test_nzc_jobs_list_and_show_display_what_the_runner_recorded(run_nzc, db):
+    db.execute(
+        "INSERT INTO jobs (id, actor, queue, targets, status, attempts, started_at, finished_at,"
+        " duration_ms, error) VALUES ('job-cli-1', 'ping', 'nzc-system', '{dcim.device:5}',"
+        " 'failed', 2, now(), now(), 12.5, 'RuntimeError: nope')"
+    )
+    listed = run_nzc("jobs", "list", "--status", "failed", "--target", "dcim.device:5").output
+    assert "job-cli-1" in listed and "failed" in listed and "12.5" in listed
+    assert "job-cli-1" not in run_nzc("jobs", "list", "--status", "succeeded").output
+    shown = run_nzc("jobs", "show", "job-cli-1").output
+    assert '"error": "RuntimeError: nope"' in shown
+    missing = run_nzc("jobs", "show", "nope")
+    assert missing.exit_code == 1 and "nzc jobs list" in missing.output
+
+
+def test_nzc_reports_a_configuration_error_by_variable(database_url):
+    env = {**make_env(database_url), "NZC_LOG_LEVEL": "LOUD"}
+    result = CliRunner().invoke(cli, ["jobs", "list"], env=env)
+    assert result.exit_code == 1
+    assert "configuration error: NZC_LOG_LEVEL must be one of" in result.output
