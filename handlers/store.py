@@ -51,12 +51,16 @@ class Store:
         self._opened = False
 
     @contextmanager
-    def connection(self) -> Iterator[psycopg.Connection]:
-        """A pooled connection; its work is committed on clean exit, rolled back on error."""
+    def connection(self, timeout: float | None = None) -> Iterator[psycopg.Connection]:
+        """A pooled connection; its work is committed on clean exit, rolled back on error.
+
+        ``timeout``: seconds to wait for a connection (default :data:`POOL_TIMEOUT_S`);
+        past it, ``psycopg_pool.PoolTimeout`` (an ``OperationalError``) is raised.
+        """
         if not self._opened:
             self._pool.open(wait=False)
             self._opened = True
-        with self._pool.connection() as conn:
+        with self._pool.connection(timeout=timeout) as conn:
             yield conn
 
     def close(self) -> None:

@@ -26,13 +26,14 @@ class JobRecorder(Middleware):
     """
 
     actor_options = {"job_targets"}
+    # Message options read here: request_id, replay_of, recorded.
 
     def __init__(self, store: Store) -> None:
         self.store = store
 
     def after_enqueue(self, broker: dramatiq.Broker, message: dramatiq.Message, delay: Any) -> None:
-        if message.options.get("retries"):
-            return  # a retry re-enqueues a message whose row exists
+        if message.options.get("retries") or message.options.get("recorded"):
+            return  # a retry, or a webhook whose row the web edge wrote with its de-duplication
         actor = broker.get_actor(message.actor_name)
         targets_fn = actor.options.get("job_targets")
         targets = targets_fn(*message.args, **message.kwargs) if targets_fn else []

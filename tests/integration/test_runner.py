@@ -117,8 +117,9 @@ def test_jobs_on_one_target_run_one_after_the_other_and_on_different_targets_ove
 
     actor = declare(rabbit_runtime.broker, slow, job_targets=device_target)
     # Two workers, as two processes would be: the lock lives in Postgres, not in a worker.
-    start_worker(rabbit_runtime.broker, threads=2)
-    start_worker(rabbit_runtime.broker, threads=2)
+    # Enough threads that a job waiting for the lock never starves a job on another target.
+    start_worker(rabbit_runtime.broker, threads=4)
+    start_worker(rabbit_runtime.broker, threads=4)
     same = [actor.send(1, "a"), actor.send(1, "b")]
     other = [actor.send(2, "c"), actor.send(3, "d")]
     rows = {m.message_id: wait_for(db, m.message_id, {"succeeded"}) for m in same + other}

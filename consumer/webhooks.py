@@ -1,0 +1,159 @@
+"""``POST /webhooks/netbox``: verify, validate, de-duplicate, queue durably, answer 202.
+
+Checks run in this order: size (413), signature (401), content type (415), JSON (400),
+schema (400). A request that fails any check never reaches the queue.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+from typing import Any
+
+import dramatiq
+import psycopg
+from flask import Blueprint, current_app, jsonify, request
+from marshmallow import ValidationError
+
+from consumer.broker import QUEUE_EVENTS
+from handlers import ingest_store
+from handlers.translate import event_target, ignore_reason
+from schemas.webhook import WebhookSchema
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("webhooks", __name__)
+
+#: Seconds the webhook waits for a Postgres connection before treating Postgres as down.
+DB_TIMEOUT_S = 2.0
+SIGNATURE_HEADER = "X-Hook-Signature"
+
+#: Stateless, so one instance serves every request.
+_schema = WebhookSchema()
+
+
+def _error(status: int, error: str, detail: Any) -> Any:
+    return jsonify(error=error, detail=detail), status
+
+
+def signature_ok(secret: str, body: bytes, header: str | None) -> bool:
+    """NetBox's X-Hook-Signature: hex HMAC-SHA512 of the raw body, compared in constant time."""
+    if not header:
+        return False
+    expected = hmac.new(secret.encode(), body, hashlib.sha512).hexdigest().encode()
+    # Bytes, not str: compare_digest refuses non-ASCII strings, and headers are untrusted.
+    return hmac.compare_digest(expected, header.strip().lower().encode("utf-8", "replace"))
+
+
+@bp.post("/webhooks/netbox")
+def netbox_webhook() -> Any:
+    runtime = current_app.extensions["nzc"]
+    config = runtime.config
+    body = request.get_data(cache=False)  # over MAX_CONTENT_LENGTH: 413 from Flask
+
+    if not config.webhook_insecure:
+        if not signature_ok(config.webhook_secret, body, request.headers.get(SIGNATURE_HEADER)):
+            return _error(
+                401,
+                "invalid signature",
+                f"{SIGNATURE_HEADER} is missing or does not match the body; set the webhook's "
+                "secret in NetBox to NZC_WEBHOOK_SECRET",
+            )
+    if request.mimetype != "application/json":
+        return _error(
+            415,
+            "unsupported content type",
+            f"expected application/json, got {request.mimetype or 'none'}; "
+            "set the webhook's HTTP content type in NetBox to application/json",
+        )
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        return _error(400, "invalid JSON", f"the body is not JSON: {exc}")
+    if not isinstance(payload, dict):
+        return _error(400, "invalid body", {"_schema": ["the body must be a JSON object"]})
+    try:
+        event = _schema.load(payload)
+    except ValidationError as exc:
+        return _error(400, "invalid body", exc.messages)
+
+    reason = ignore_reason(event)
+    if reason is None and event_target(event) is None:
+        reason = f"{event['object_type']} {event['object_id']} belongs to no device or VM"
+    if reason:
+        _count_ignored(runtime.store, reason)
+        return jsonify(ignored=reason), 202
+    return _queue(runtime, event, hashlib.sha256(body).digest())
+
+
+def _count_ignored(store: Any, reason: str) -> None:
+    try:
+        with store.connection(timeout=DB_TIMEOUT_S) as conn:
+            ingest_store.count_ignored(conn, reason)
+    except psycopg.OperationalError:
+        log.warning("could not count an ignored webhook: Postgres is unreachable")
+
+
+def _queue(runtime: Any, event: dict[str, Any], body_sha256: bytes) -> Any:
+    target = event_target(event)
+    message = dramatiq.Message(
+        queue_name=QUEUE_EVENTS,
+        actor_name="handle_event",
+        args=(event,),
+        kwargs={},
+        # "recorded": the job row is written here, with the de-duplication, in one statement.
+        options={"request_id": event["request_id"], "recorded": True},
+    )
+    db_up = True
+    try:
+        with runtime.store.connection(timeout=DB_TIMEOUT_S) as conn:
+            earlier = ingest_store.accept(
+                conn,
+                body_sha256=body_sha256,
+                message_id=message.message_id,
+                actor=message.actor_name,
+                queue=QUEUE_EVENTS,
+                targets=[target],
+                args=[event],
+                request_id=event["request_id"],
+            )
+        if earlier:
+            return jsonify(duplicate=True, message_id=earlier), 202
+    except psycopg.OperationalError as exc:
+        # Postgres down: the broker alone still keeps the event (no de-duplication).
+        log.warning("webhook not recorded, Postgres is unreachable: %s", exc)
+        db_up = False
+
+    relay = current_app.extensions.get("nzc_relay")
+    if db_up and relay is not None and relay.pending.is_set():
+        return _spool(runtime, relay, message, target, "earlier webhooks are still spooled")
+    try:
+        runtime.broker.enqueue(message)
+    except Exception as exc:  # noqa: BLE001 -- any broker failure: keep the event in Postgres
+        if not db_up:
+            log.error("webhook refused: RabbitMQ and Postgres are both unreachable")
+            return _error(
+                503,
+                "service unavailable",
+                "RabbitMQ and Postgres are both unreachable; NetBox records the failed "
+                "delivery, which can be retried once they are back",
+            )
+        return _spool(runtime, relay, message, target, f"{type(exc).__name__}: {exc}")
+    return jsonify(message_id=message.message_id, target=target), 202
+
+
+def _spool(runtime: Any, relay: Any, message: dramatiq.Message, target: str, why: str) -> Any:
+    try:
+        with runtime.store.connection(timeout=DB_TIMEOUT_S) as conn:
+            ingest_store.spool(conn, message.asdict(), why)
+    except psycopg.OperationalError:
+        return _error(
+            503,
+            "service unavailable",
+            "RabbitMQ and Postgres are both unreachable; retry the delivery from NetBox",
+        )
+    if relay is not None:
+        relay.notify()
+    return jsonify(message_id=message.message_id, target=target, spooled=True), 202

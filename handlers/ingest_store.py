@@ -1,0 +1,117 @@
+"""Postgres side of webhook ingest: de-duplication, the job row, the spool and counters.
+
+Connections come from :class:`handlers.store.Store`, whose rows are dicts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+#: A body delivered again within this many seconds is not queued twice.
+DEDUPE_WINDOW_S = 600
+#: Advisory lock key (bigint) of the spool relay: one relay drains at a time, in order.
+RELAY_LOCK_KEY = 0x6E7A635F72656C  # "nzc_rel"
+
+_ACCEPT = """
+WITH fresh AS (
+    INSERT INTO webhook_dedupe AS d (body_sha256, message_id, received_at)
+    VALUES (%(sha)s, %(id)s, now())
+    ON CONFLICT (body_sha256) DO UPDATE
+        SET message_id = EXCLUDED.message_id, received_at = EXCLUDED.received_at
+        WHERE d.received_at < now() - make_interval(secs => %(window)s)
+    RETURNING message_id
+), job AS (
+    INSERT INTO jobs (id, actor, queue, targets, args, kwargs, request_id)
+    SELECT %(id)s, %(actor)s, %(queue)s, %(targets)s, %(args)s, '{}', %(request_id)s FROM fresh
+    RETURNING id
+)
+SELECT (SELECT id FROM job) AS accepted,
+       (SELECT message_id FROM webhook_dedupe WHERE body_sha256 = %(sha)s) AS earlier
+"""
+
+
+def accept(
+    conn: psycopg.Connection,
+    *,
+    body_sha256: bytes,
+    message_id: str,
+    actor: str,
+    queue: str,
+    targets: list[str],
+    args: list[Any],
+    request_id: str | None,
+) -> str | None:
+    """Record a webhook's message (job row ``queued``) unless the same body came within the
+    de-duplication window. One round trip. Returns None when accepted, else the message id
+    of the earlier delivery."""
+    row = conn.execute(
+        _ACCEPT,
+        {
+            "sha": body_sha256,
+            "id": message_id,
+            "window": DEDUPE_WINDOW_S,
+            "actor": actor,
+            "queue": queue,
+            "targets": targets,
+            "args": Jsonb(args),
+            "request_id": request_id,
+        },
+        prepare=True,
+    ).fetchone()
+    return None if row["accepted"] else row["earlier"]
+
+
+def spool(conn: psycopg.Connection, message: dict[str, Any], error: str) -> None:
+    """Keep a message the broker did not take; the relay publishes it later."""
+    conn.execute(
+        "INSERT INTO webhook_spool (message_id, message, last_error) VALUES (%s, %s, %s)"
+        " ON CONFLICT (message_id) DO NOTHING",
+        [message["message_id"], Jsonb(message), error],
+    )
+
+
+def spool_size(conn: psycopg.Connection) -> int:
+    return conn.execute("SELECT count(*) AS n FROM webhook_spool").fetchone()["n"]
+
+
+def count_ignored(conn: psycopg.Connection, reason: str) -> None:
+    conn.execute(
+        "INSERT INTO webhook_counters (reason, count) VALUES (%s, 1) ON CONFLICT (reason)"
+        " DO UPDATE SET count = webhook_counters.count + 1, last_seen = now()",
+        [reason],
+    )
+
+
+def drain_spool(
+    conn: psycopg.Connection, publish: Callable[[dict[str, Any]], None], batch: int = 500
+) -> tuple[int, str | None]:
+    """Publish spooled messages in arrival order, deleting each batch that was published.
+
+    Runs in one transaction under the relay lock, so two relays never interleave. Stops at
+    the first publish failure (the rest stays for the next run). Returns (published, error).
+    """
+    published = 0
+    with conn.transaction():
+        locked = conn.execute("SELECT pg_try_advisory_xact_lock(%s) AS ok", [RELAY_LOCK_KEY])
+        if not locked.fetchone()["ok"]:
+            return 0, None
+        while True:
+            rows = conn.execute(
+                "SELECT id, message FROM webhook_spool ORDER BY id LIMIT %s", [batch]
+            ).fetchall()
+            if not rows:
+                return published, None
+            done: list[int] = []
+            try:
+                for row in rows:
+                    publish(row["message"])
+                    done.append(row["id"])
+            except Exception as exc:  # noqa: BLE001 -- whatever the broker raised, stop here
+                conn.execute("DELETE FROM webhook_spool WHERE id = ANY(%s)", [done])
+                return published + len(done), f"{type(exc).__name__}: {exc}"
+            conn.execute("DELETE FROM webhook_spool WHERE id = ANY(%s)", [done])
+            published += len(done)

@@ -1,0 +1,116 @@
+"""Event translation, pure functions: a normalised NetBox event becomes a decision about
+one host target (DESIGN.md's table). Jobs read current state from NetBox later, so a
+decision needs only the event and the status mapping.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+DEVICE = "dcim.device"
+VM = "virtualization.virtualmachine"
+INTERFACE = "dcim.interface"
+VM_INTERFACE = "virtualization.vminterface"
+IP_ADDRESS = "ipam.ipaddress"
+#: Object types the service acts on; any other is acknowledged and ignored.
+HANDLED_OBJECT_TYPES = (DEVICE, VM, INTERFACE, VM_INTERFACE, IP_ADDRESS)
+
+#: Host actions a decision can ask for.
+SYNC, DISABLE, DELETE, UPDATE_INTERFACES, IGNORE = (
+    "sync",
+    "disable",
+    "delete",
+    "update_interfaces",
+    "ignore",
+)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What an event means for Zabbix.
+
+    Parameters:
+      action: sync (provision or update), disable, delete, update_interfaces or ignore.
+      target: the host's NetBox object, ``dcim.device:42``; None when ignored.
+      reason: why, in words an operator reads in the event log.
+    """
+
+    action: str
+    target: str | None
+    reason: str
+
+    def asdict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _ref_id(value: Any) -> int | None:
+    if isinstance(value, dict) and isinstance(value.get("id"), int):
+        return value["id"]
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def ignore_reason(event: dict[str, Any]) -> str | None:
+    """Why the web edge acknowledges ``event`` without queueing it, or None to queue it."""
+    if event["event"].startswith("job_"):
+        return f"{event['event']} events are not about hosts"
+    if event["object_type"] not in HANDLED_OBJECT_TYPES:
+        return f"object type {event['object_type']} is not handled"
+    return None
+
+
+def event_target(event: dict[str, Any]) -> str | None:
+    """The host target an event is about: the device or VM itself, or the one owning the
+    interface or IP address. None when it has none (an unassigned IP address)."""
+    kind, data = event["object_type"], event["data"]
+    if kind in (DEVICE, VM):
+        return f"{kind}:{event['object_id']}"
+    if kind == INTERFACE and (owner := _ref_id(data.get("device"))):
+        return f"{DEVICE}:{owner}"
+    if kind == VM_INTERFACE and (owner := _ref_id(data.get("virtual_machine"))):
+        return f"{VM}:{owner}"
+    if kind == IP_ADDRESS:
+        assigned = data.get("assigned_object") or {}
+        if data.get("assigned_object_type") == INTERFACE and (
+            owner := _ref_id(assigned.get("device"))
+        ):
+            return f"{DEVICE}:{owner}"
+        if data.get("assigned_object_type") == VM_INTERFACE and (
+            owner := _ref_id(assigned.get("virtual_machine"))
+        ):
+            return f"{VM}:{owner}"
+    return None
+
+
+def _status(data: dict[str, Any]) -> str | None:
+    status = data.get("status")
+    return status.get("value") if isinstance(status, dict) else status
+
+
+def translate(event: dict[str, Any], settings: dict[str, Any]) -> Decision:
+    """DESIGN.md's event table, with the status mapping from ``settings``."""
+    reason = ignore_reason(event)
+    if reason:
+        return Decision(IGNORE, None, reason)
+    kind, action = event["object_type"], event["event"]
+    target = event_target(event)
+    if target is None:
+        return Decision(IGNORE, None, f"{kind} {event['object_id']} belongs to no device or VM")
+    if kind in (DEVICE, VM):
+        if action == "deleted":
+            return Decision(DELETE, target, f"{kind} deleted in NetBox")
+        status = _status(event["data"])
+        if status in settings["removed_statuses"]:
+            return Decision(DELETE, target, f"status {status!r} removes the host")
+        if status in settings["disabled_statuses"]:
+            return Decision(DISABLE, target, f"status {status!r} disables monitoring")
+        if status in settings["monitored_statuses"]:
+            return Decision(SYNC, target, f"{kind} {action} with monitored status {status!r}")
+        return Decision(IGNORE, target, f"status {status!r} is in no status mapping")
+    return Decision(UPDATE_INTERFACES, target, f"{kind} {event['object_id']} {action}")
+
+
+def handle_event_targets(event: dict[str, Any]) -> list[str]:
+    """The lock targets of an event job: its host, or none for an ignored event."""
+    target = event_target(event) if ignore_reason(event) is None else None
+    return [target] if target else []

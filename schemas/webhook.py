@@ -1,0 +1,107 @@
+"""NetBox webhook bodies, 4.0 to 4.7, normalised into one internal event.
+
+Shapes accepted (see DESIGN.md): ``model`` and/or ``object_type`` (``object_type`` from
+4.4, ``model`` dropped in 4.5); ``username`` and ``request_id`` (dropped in 4.7);
+``request`` (from 4.6, an object or null); ``snapshots`` (null or absent for some events);
+``job_started`` / ``job_ended`` events, whose ``data`` is a job, not an object.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import (
+    EXCLUDE,
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    validate,
+    validates_schema,
+)
+
+#: Object events; anything starting with ``job_`` is a job event.
+OBJECT_EVENTS = ("created", "updated", "deleted")
+
+#: The ``model`` names of NetBox < 4.4 bodies, and their ``object_type``.
+MODEL_OBJECT_TYPES = {
+    "device": "dcim.device",
+    "interface": "dcim.interface",
+    "virtualmachine": "virtualization.virtualmachine",
+    "vminterface": "virtualization.vminterface",
+    "ipaddress": "ipam.ipaddress",
+}
+
+
+class _Snapshots(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    prechange = fields.Dict(allow_none=True, load_default=None)
+    postchange = fields.Dict(allow_none=True, load_default=None)
+
+
+class WebhookSchema(Schema):
+    """A NetBox webhook body; ``load`` returns the normalised event (a dict).
+
+    Normalised keys: ``event``, ``timestamp`` (ISO string), ``object_type``, ``object_id``
+    (None for job events), ``username``, ``request_id``, ``data``, ``prechange``, ``postchange``.
+    """
+
+    class Meta:
+        unknown = EXCLUDE  # later NetBox versions may add keys
+
+    event = fields.String(
+        required=True,
+        validate=validate.Regexp(
+            r"^(created|updated|deleted|job_[a-z_]+)$",
+            error="must be created, updated, deleted or a job_* event",
+        ),
+    )
+    timestamp = fields.AwareDateTime(required=True, format="iso", default_timezone=None)
+    object_type = fields.String(
+        validate=validate.Regexp(r"^[a-z_]+\.[a-z_]+$", error="must look like dcim.device")
+    )
+    model = fields.String(validate=validate.Length(min=1, max=100))
+    username = fields.String(allow_none=True)
+    request_id = fields.String(allow_none=True)
+    request = fields.Dict(allow_none=True)
+    data = fields.Dict(required=True)
+    snapshots = fields.Nested(_Snapshots, allow_none=True)
+
+    @validates_schema
+    def _kind(self, body: dict[str, Any], **_kwargs: Any) -> None:
+        if "object_type" not in body and "model" not in body:
+            raise ValidationError(
+                "object_type (or model, before NetBox 4.4) is required", "object_type"
+            )
+        if body.get("event") in OBJECT_EVENTS:
+            object_id = body.get("data", {}).get("id")
+            if not isinstance(object_id, int) or isinstance(object_id, bool) or object_id < 1:
+                raise ValidationError("must hold the object's integer id for object events", "data")
+
+    @post_load
+    def _normalise(self, body: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:
+        request = body.get("request") or {}
+        snapshots = body.get("snapshots") or {}
+        object_type = body.get("object_type") or MODEL_OBJECT_TYPES.get(
+            body["model"], f"unknown.{body['model']}"
+        )
+        is_object_event = body["event"] in OBJECT_EVENTS
+        return {
+            "event": body["event"],
+            "timestamp": body["timestamp"].isoformat(),
+            "object_type": object_type,
+            "object_id": body["data"]["id"] if is_object_event else None,
+            "username": body.get("username")
+            or _text(request.get("username") or request.get("user")),
+            "request_id": body.get("request_id")
+            or _text(request.get("id") or request.get("request_id")),
+            "data": body["data"],
+            "prechange": snapshots.get("prechange"),
+            "postchange": snapshots.get("postchange"),
+        }
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None

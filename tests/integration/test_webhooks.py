@@ -1,0 +1,316 @@
+"""POST /webhooks/netbox on real Postgres, with a stub broker or the real RabbitMQ."""
+
+import itertools
+import json
+import socket
+
+import pika
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from consumer.app import create_app
+from consumer.broker import QUEUE_EVENTS
+from consumer.config import load_config
+from consumer.relay import SpoolRelay
+from consumer.wiring import setup
+from handlers.context import set_runtime
+from tests.conftest import TEST_BROKER_URL, make_env
+from tests.webhook_shapes import VERSIONS, sample, sample_names, shape, sign
+
+pytestmark = pytest.mark.integration
+URL = "/webhooks/netbox"
+
+
+def closed_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def client(stub_runtime):
+    return create_app(runtime=stub_runtime).test_client()
+
+
+def post(client, raw, *, signature="auto", content_type="application/json"):
+    headers = {}
+    if signature == "auto":
+        headers["X-Hook-Signature"] = sign(raw)
+    elif signature is not None:
+        headers["X-Hook-Signature"] = signature
+    return client.post(URL, data=raw, headers=headers, content_type=content_type)
+
+
+def queued(runtime):
+    return runtime.broker.queues[QUEUE_EVENTS].qsize()
+
+
+_unique = itertools.count()
+
+
+def fresh(body):
+    """``body`` made unique (its timestamp), so de-duplication does not hide it."""
+    stamp = f"2026-11-22T19:39:32.{next(_unique):06d}+00:00"
+    return json.dumps({**body, "timestamp": stamp}).encode()
+
+
+@pytest.mark.parametrize("name", sample_names())
+def test_every_captured_webhook_is_accepted_with_its_own_signature(client, stub_runtime, name, db):
+    captured = sample(name)
+    db.execute("DELETE FROM webhook_dedupe")
+    resp = post(
+        client, captured["raw_body"].encode(), signature=captured["headers"]["X-Hook-Signature"]
+    )
+    assert resp.status_code == 202, resp.get_json()
+    body = resp.get_json()
+    if captured["body"]["event"] == "job_ended":
+        assert body == {"ignored": "job_ended events are not about hosts"}
+    else:
+        assert body["message_id"] and body["target"].endswith(":1")
+        row = db.execute("SELECT * FROM jobs WHERE id = %s", [body["message_id"]]).fetchone()
+        assert row["status"] == "queued" and row["actor"] == "handle_event"
+        assert row["request_id"] == captured["body"]["request_id"]
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_every_netbox_version_shape_is_queued_normalised(client, stub_runtime, version, db):
+    body = shape(sample("07_device_updated.json")["body"], version)
+    resp = post(client, fresh(body))
+    assert resp.status_code == 202, resp.get_json()
+    row = db.execute(
+        "SELECT args, request_id FROM jobs WHERE id = %s", [resp.get_json()["message_id"]]
+    ).fetchone()
+    event = row["args"][0]
+    assert event["object_type"] == "dcim.device" and event["object_id"] == 1
+    # 4.7 sends the request id only inside "request"; it is recovered from there.
+    assert row["request_id"] == sample("07_device_updated.json")["body"]["request_id"]
+
+
+def test_missing_or_wrong_signature_is_401_and_nothing_is_queued(client, stub_runtime):
+    raw = sample("01_device_created.json")["raw_body"].encode()
+    for signature in (None, "", "00" * 64, sign(raw, "other-secret")):
+        resp = post(client, raw, signature=signature)
+        assert resp.status_code == 401
+        assert resp.get_json()["error"] == "invalid signature"
+        assert "NZC_WEBHOOK_SECRET" in resp.get_json()["detail"]
+    assert queued(stub_runtime) == 0
+
+
+def test_a_body_over_the_limit_is_413_before_the_signature_is_checked(database_url):
+    runtime = setup(load_config(make_env(database_url, NZC_WEBHOOK_MAX_BYTES="2048")), stub=True)
+    try:
+        resp = post(
+            create_app(runtime=runtime).test_client(), b"{" + b" " * 4096 + b"}", signature=None
+        )
+        assert resp.status_code == 413
+        assert resp.get_json()["error"] == "Request Entity Too Large"
+        assert queued(runtime) == 0
+    finally:
+        runtime.store.close()
+        set_runtime(None)
+
+
+def test_wrong_content_type_is_415(client, stub_runtime):
+    raw = sample("01_device_created.json")["raw_body"].encode()
+    resp = post(client, raw, content_type="application/x-www-form-urlencoded")
+    assert resp.status_code == 415
+    assert "application/json" in resp.get_json()["detail"]
+    assert queued(stub_runtime) == 0
+
+
+def test_a_body_that_is_not_json_is_400(client, stub_runtime):
+    resp = post(client, b"event=created")
+    assert resp.status_code == 400 and resp.get_json()["error"] == "invalid JSON"
+    resp = post(client, b"[1, 2]")
+    assert resp.status_code == 400 and "JSON object" in str(resp.get_json()["detail"])
+    assert queued(stub_runtime) == 0
+
+
+def test_a_body_that_fails_the_schema_is_400_with_the_field_errors(client, stub_runtime):
+    body = {**sample("01_device_created.json")["body"], "event": "exploded", "timestamp": "soon"}
+    resp = post(client, json.dumps(body).encode())
+    assert resp.status_code == 400
+    detail = resp.get_json()["detail"]
+    assert set(detail) == {"event", "timestamp"}
+    assert queued(stub_runtime) == 0
+
+
+def test_other_object_types_are_acknowledged_ignored_and_counted(client, stub_runtime, db):
+    db.execute("DELETE FROM webhook_counters")
+    body = {**sample("01_device_created.json")["body"], "object_type": "dcim.site", "model": "site"}
+    for _ in range(2):
+        resp = post(client, fresh(body))
+        assert resp.status_code == 202
+        assert resp.get_json() == {"ignored": "object type dcim.site is not handled"}
+    row = db.execute(
+        "SELECT count FROM webhook_counters WHERE reason LIKE '%dcim.site%'"
+    ).fetchone()
+    assert row["count"] == 2
+    assert queued(stub_runtime) == 0
+
+
+def test_the_same_body_delivered_twice_is_queued_once(client, stub_runtime, db):
+    raw = fresh(sample("07_device_updated.json")["body"])
+    first, second = post(client, raw), post(client, raw)
+    assert first.status_code == second.status_code == 202
+    assert second.get_json() == {"duplicate": True, "message_id": first.get_json()["message_id"]}
+    assert queued(stub_runtime) == 1
+    count = db.execute(
+        "SELECT count(*) AS n FROM jobs WHERE id = %s", [first.get_json()["message_id"]]
+    )
+    assert count.fetchone()["n"] == 1
+
+
+def test_an_unsigned_webhook_is_refused_at_start_unless_insecure_is_explicit(database_url):
+    from consumer.config import ConfigError
+
+    runtime = setup(load_config(make_env(database_url, NZC_WEBHOOK_SECRET="")), stub=True)
+    try:
+        with pytest.raises(ConfigError, match="NZC_WEBHOOK_SECRET is not set"):
+            create_app(runtime=runtime)
+    finally:
+        runtime.store.close()
+    config = load_config(make_env(database_url, NZC_WEBHOOK_SECRET="", NZC_WEBHOOK_INSECURE="1"))
+    runtime = setup(config, stub=True)
+    try:
+        client = create_app(runtime=runtime).test_client()
+        raw = fresh(sample("01_device_created.json")["body"])
+        assert post(client, raw, signature=None).status_code == 202
+        warnings = client.get("/readyz").get_json()["warnings"]
+        assert "signatures are not checked" in warnings[0]
+    finally:
+        runtime.store.close()
+        set_runtime(None)
+
+
+def test_postgres_and_rabbitmq_both_down_is_503(database_url):
+    env = make_env(
+        database_url,
+        NZC_DATABASE_URL=f"postgresql://nzc:nzc@127.0.0.1:{closed_port()}/nzc",
+        NZC_BROKER_URL=f"amqp://guest:guest@127.0.0.1:{closed_port()}/%2F",
+    )
+    runtime = setup(load_config(env))
+    try:
+        resp = post(
+            create_app(runtime=runtime).test_client(),
+            fresh(sample("01_device_created.json")["body"]),
+        )
+        assert resp.status_code == 503
+        assert "both unreachable" in resp.get_json()["detail"]
+    finally:
+        runtime.store.close()
+        set_runtime(None)
+
+
+def read_queue(queue):
+    """Message ids in ``queue`` of the test vhost, in order (consumed)."""
+    conn = pika.BlockingConnection(pika.URLParameters(TEST_BROKER_URL))
+    try:
+        channel, ids = conn.channel(), []
+        while True:
+            method, _props, body = channel.basic_get(queue, auto_ack=True)
+            if method is None:
+                return ids
+            ids.append(json.loads(body)["message_id"])
+    finally:
+        conn.close()
+
+
+def test_with_rabbitmq_down_webhooks_are_spooled_then_published_once_in_order(database_url, db):
+    db.execute("DELETE FROM webhook_spool")
+    down = load_config(
+        make_env(database_url, NZC_BROKER_URL=f"amqp://guest:guest@127.0.0.1:{closed_port()}/%2F")
+    )
+    runtime = setup(down)
+    client = create_app(runtime=runtime).test_client()
+    base = sample("07_device_updated.json")["body"]
+    accepted = []
+    for _ in range(100):
+        resp = post(client, fresh(base))
+        assert resp.status_code == 202, resp.get_json()
+        assert resp.get_json()["spooled"] is True
+        accepted.append(resp.get_json()["message_id"])
+    runtime.store.close()
+    spooled = [
+        r["message_id"] for r in db.execute("SELECT message_id FROM webhook_spool ORDER BY id")
+    ]
+    assert spooled == accepted
+
+    # The broker is back: the relay of a web process publishes the spool.
+    back = setup(load_config(make_env(database_url)))
+    try:
+        back.broker.flush_all()
+        relay = SpoolRelay(back.store, back.broker)
+        assert relay.drain_once() == 100
+        assert relay.drain_once() == 0
+        assert read_queue(QUEUE_EVENTS) == accepted
+        assert db.execute("SELECT count(*) AS n FROM webhook_spool").fetchone()["n"] == 0
+    finally:
+        back.broker.close()
+        back.store.close()
+        set_runtime(None)
+
+
+HEADER_NAMES = st.sampled_from(["X-Hook-Signature", "Content-Type", "Content-Length", "X-Other"])
+JSONISH = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+KNOWN = st.fixed_dictionaries(
+    {},
+    optional={
+        "event": st.sampled_from(["created", "updated", "deleted", "job_ended", "x"])
+        | st.text(max_size=5),
+        "timestamp": st.sampled_from(["2026-11-22T19:39:32+00:00", "2026-11-22", "x"]) | JSONISH,
+        "object_type": st.sampled_from(["dcim.device", "ipam.ipaddress", "dcim.site", "x"])
+        | JSONISH,
+        "model": JSONISH,
+        "request_id": JSONISH,
+        "username": JSONISH,
+        "request": JSONISH,
+        "data": st.fixed_dictionaries(
+            {},
+            optional={
+                "id": JSONISH,
+                "status": JSONISH,
+                "device": JSONISH,
+                "assigned_object": JSONISH,
+                "assigned_object_type": JSONISH,
+            },
+        )
+        | JSONISH,
+        "snapshots": JSONISH,
+    },
+)
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    body=st.one_of(KNOWN.map(lambda b: json.dumps(b).encode()), st.binary(max_size=200)),
+    # Header values cannot hold CR or LF on the wire.
+    headers=st.dictionaries(
+        HEADER_NAMES,
+        st.text(st.characters(blacklist_characters="\r\n", codec="latin-1"), max_size=40),
+        max_size=3,
+    ),
+    signed=st.booleans(),
+    content_type=st.sampled_from(
+        ["application/json", "text/plain", "application/json; charset=utf-8", ""]
+    ),
+)
+def test_random_bodies_and_headers_never_cause_a_5xx(
+    client, caplog, body, headers, signed, content_type
+):
+    headers = {k: v for k, v in headers.items() if k != "Content-Length"}
+    if signed:
+        headers["X-Hook-Signature"] = sign(body)
+    resp = client.post(URL, data=body, headers=headers, content_type=content_type)
+    assert resp.status_code < 500, resp.get_data()
+    assert resp.is_json
+    assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
