@@ -4,12 +4,15 @@ SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-ENV := source deploy/dev/env.sh && PATH="$(CURDIR)/$(BIN):$$PATH"
+ENV := source deploy/dev/env.sh && export PATH="$(CURDIR)/$(BIN):$$PATH" &&
 
 .PHONY: run test setup services zabbix migrate lint format bench clean
 
+# Without NZC_NETBOX_URL, the NetBox simulator runs too (deploy/dev/env.sh).
 run: migrate
-	$(ENV) exec $(BIN)/honcho start -f Procfile
+	$(ENV) if [ -n "$${NZC_DEMO_SIMULATOR:-}" ]; then \
+	  exec $(BIN)/honcho start -f deploy/dev/Procfile.demo -d .; \
+	else exec $(BIN)/honcho start -f Procfile; fi
 
 test: setup
 	$(BIN)/ruff check .

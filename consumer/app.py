@@ -11,9 +11,11 @@ from werkzeug.exceptions import HTTPException
 from consumer.config import Config, ConfigError, load_config
 from consumer.health import bp as health_bp
 from consumer.relay import SpoolRelay
+from consumer.webhooks import DB_TIMEOUT_S
 from consumer.webhooks import bp as webhooks_bp
 from consumer.wiring import configure_logging, setup
 from handlers.context import Runtime
+from handlers.ingest_store import IngestConnection
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +52,7 @@ def create_app(
     app = Flask("consumer")
     app.config["MAX_CONTENT_LENGTH"] = config.webhook_max_bytes
     app.extensions["nzc"] = runtime
+    app.extensions["nzc_ingest_db"] = IngestConnection(config.database_url, DB_TIMEOUT_S)
     relay = SpoolRelay(runtime.store, runtime.broker)
     app.extensions["nzc_relay"] = relay
     if start_relay:

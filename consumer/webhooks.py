@@ -107,23 +107,24 @@ def _queue(runtime: Any, event: dict[str, Any], body_sha256: bytes) -> Any:
         options={"request_id": event["request_id"], "recorded": True},
     )
     db_up = True
+    ingest_db = current_app.extensions["nzc_ingest_db"]
     try:
-        with runtime.store.connection(timeout=DB_TIMEOUT_S) as conn:
-            earlier = ingest_store.accept(
-                conn,
-                body_sha256=body_sha256,
-                message_id=message.message_id,
-                actor=message.actor_name,
-                queue=QUEUE_EVENTS,
-                targets=[target],
-                args=[event],
-                request_id=event["request_id"],
-            )
+        earlier = ingest_store.accept(
+            ingest_db.get(),
+            body_sha256=body_sha256,
+            message_id=message.message_id,
+            actor=message.actor_name,
+            queue=QUEUE_EVENTS,
+            targets=[target],
+            args=[event],
+            request_id=event["request_id"],
+        )
         if earlier:
             return jsonify(duplicate=True, message_id=earlier), 202
     except psycopg.OperationalError as exc:
         # Postgres down: the broker alone still keeps the event (no de-duplication).
         log.warning("webhook not recorded, Postgres is unreachable: %s", exc)
+        ingest_db.discard()
         db_up = False
 
     relay = current_app.extensions.get("nzc_relay")

@@ -5,16 +5,58 @@ Connections come from :class:`handlers.store.Store`, whose rows are dicts.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
 import psycopg
+from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 #: A body delivered again within this many seconds is not queued twice.
 DEDUPE_WINDOW_S = 600
 #: Advisory lock key (bigint) of the spool relay: one relay drains at a time, in order.
 RELAY_LOCK_KEY = 0x6E7A635F72656C  # "nzc_rel"
+
+
+class IngestConnection:
+    """One autocommit connection per web thread for :func:`accept`: one round trip a webhook.
+
+    Parameters:
+      conninfo: the PostgreSQL URL.
+      timeout: seconds to wait for a new connection.
+
+    Its session does not wait for the WAL flush (``synchronous_commit = off``): the event's
+    durable copy is the RabbitMQ message (publisher confirms) or the spool row (written
+    through the pool, flushed); the rows written here are bookkeeping that the worker
+    re-creates if a Postgres crash loses them. A broken connection is dropped and the next
+    call reconnects.
+    """
+
+    def __init__(self, conninfo: str, timeout: float) -> None:
+        self.conninfo = conninfo
+        self.timeout = timeout
+        self._local = threading.local()
+
+    def get(self) -> psycopg.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None or conn.closed:
+            conn = psycopg.connect(
+                self.conninfo,
+                autocommit=True,
+                row_factory=dict_row,
+                connect_timeout=max(1, round(self.timeout)),
+            )
+            conn.execute("SET synchronous_commit TO off")
+            self._local.conn = conn
+        return conn
+
+    def discard(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        self._local.conn = None
+        if conn is not None:
+            conn.close()
+
 
 _ACCEPT = """
 WITH fresh AS (
@@ -47,7 +89,8 @@ def accept(
 ) -> str | None:
     """Record a webhook's message (job row ``queued``) unless the same body came within the
     de-duplication window. One round trip. Returns None when accepted, else the message id
-    of the earlier delivery."""
+    of the earlier delivery. Use an :class:`IngestConnection` (autocommit, no WAL-flush wait).
+    """
     row = conn.execute(
         _ACCEPT,
         {

@@ -6,3 +6,11 @@ if [ -z "${NZC_ZABBIX_TOKEN:-}" ] && [ -z "${NZC_ZABBIX_USER:-}" ] && [ -s "$NZC
   NZC_ZABBIX_TOKEN=$(cat "$NZC_ZABBIX_HOME/7.0/api_token")
   export NZC_ZABBIX_TOKEN
 fi
+# No NetBox named: the demo runs the NetBox simulator (not NetBox) on 127.0.0.1:8001 and
+# points the service and the simulator's webhooks at each other.
+if [ -z "${NZC_NETBOX_URL:-}" ]; then
+  export NZC_DEMO_SIMULATOR=1
+  export NZC_NETBOX_URL=http://127.0.0.1:8001
+  export NZC_NETBOX_TOKEN=${NZC_NETBOX_TOKEN:-0123456789abcdef0123456789abcdef01234567}
+  export NZC_WEBHOOK_SECRET=${NZC_WEBHOOK_SECRET:-nzc-demo-secret}
+fi

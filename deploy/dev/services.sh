@@ -50,8 +50,12 @@ if ! port_open 5672; then
   rabbitmq-server -detached
   wait_port 5672 RabbitMQ 60
 fi
-# Tests use their own vhost, so a running `make run` worker never takes their messages.
-if ! rabbitmqctl -q list_vhosts 2>/dev/null | grep -qx nzc-test; then
-  rabbitmqctl -q add_vhost nzc-test >&2
-  rabbitmqctl -q set_permissions -p nzc-test guest ".*" ".*" ".*" >&2
-fi
+# Tests and benchmarks use their own vhosts, so a running `make run` worker never takes
+# their messages.
+vhosts=$(rabbitmqctl -q list_vhosts 2>/dev/null || true)
+for vhost in nzc-test nzc-bench; do
+  if ! grep -qx "$vhost" <<<"$vhosts"; then
+    rabbitmqctl -q add_vhost "$vhost" >&2
+    rabbitmqctl -q set_permissions -p "$vhost" guest ".*" ".*" ".*" >&2
+  fi
+done

@@ -1,0 +1,179 @@
+"""Webhook ingest throughput: N signed webhooks over loopback, C at a time, to gunicorn
+(2 workers, as in the Procfile) backed by real Postgres and RabbitMQ.
+
+    .venv/bin/python -m bench.ingest [-n 5000] [-c 16]
+
+Prints accepted/s, p50/p99 latency and how many messages reached RabbitMQ (must equal N).
+Uses its own database (created and dropped) and the nzc-bench RabbitMQ vhost.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+
+import pika
+
+from bench.common import BENCH_BROKER_URL, free_port, percentile, scratch_database
+from consumer.broker import QUEUE_EVENTS
+from tests.webhook_shapes import SECRET, sample, sign
+
+
+def bodies(n: int) -> list[bytes]:
+    """N distinct device-updated webhooks (distinct timestamps and ids, as NetBox sends)."""
+    base = sample("07_device_updated.json")["body"]
+    out = []
+    for i in range(n):
+        stamp = f"2026-11-22T19:{i // 60000 % 60:02d}:{i // 1000 % 60:02d}.{i % 1000:03d}000"
+        body = dict(base, timestamp=stamp + "+00:00")
+        body["data"] = dict(base["data"], id=1 + i % 5000)
+        out.append(json.dumps(body).encode())
+    return out
+
+
+def wait_ready(port: int, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            conn.request("GET", "/healthz")
+            if conn.getresponse().status == 200:
+                return
+        except OSError:
+            time.sleep(0.1)
+    sys.exit("gunicorn did not start")
+
+
+def queue_depth(queue: str, purge: bool = False) -> int:
+    conn = pika.BlockingConnection(pika.URLParameters(BENCH_BROKER_URL))
+    try:
+        channel = conn.channel()
+        depth = channel.queue_declare(queue, passive=True).method.message_count
+        if purge:
+            channel.queue_purge(queue)
+        return depth
+    except pika.exceptions.ChannelClosedByBroker:
+        return 0
+    finally:
+        if conn.is_open:
+            conn.close()
+
+
+def run_load(
+    port: int, payloads: list[bytes], concurrency: int, keepalive: bool = False
+) -> tuple[list[float], dict[int, int], float]:
+    """Send every payload, ``concurrency`` at a time. Without ``keepalive`` each webhook
+    opens its own connection, as NetBox's sender does."""
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    lock = threading.Lock()
+    cursor = iter(range(len(payloads)))
+
+    def worker() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        mine, seen = [], {}
+        while True:
+            with lock:
+                i = next(cursor, None)
+            if i is None:
+                break
+            raw = payloads[i]
+            headers = {"Content-Type": "application/json", "X-Hook-Signature": sign(raw, SECRET)}
+            start = time.perf_counter()
+            try:
+                conn.request("POST", "/webhooks/netbox", body=raw, headers=headers)
+                resp = conn.getresponse()
+                resp.read()
+                status = resp.status
+                if not keepalive or resp.getheader("Connection", "").lower() == "close":
+                    conn.close()
+            except (OSError, http.client.HTTPException):
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                status = 0
+            mine.append(time.perf_counter() - start)
+            seen[status] = seen.get(status, 0) + 1
+        with lock:
+            latencies.extend(mine)
+            for k, v in seen.items():
+                statuses[k] = statuses.get(k, 0) + v
+
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    began = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sorted(latencies), statuses, time.perf_counter() - began
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("-n", type=int, default=5000, help="webhooks to send")
+    parser.add_argument("-c", type=int, default=16, help="concurrent connections")
+    parser.add_argument(
+        "--gunicorn-args",
+        default="--worker-class gthread --threads 4",
+        help="gunicorn arguments besides --workers 2 (default: the Procfile's)",
+    )
+    parser.add_argument("--keepalive", action="store_true", help="reuse client connections")
+    args = parser.parse_args()
+
+    payloads = bodies(args.n)
+    with scratch_database() as database_url:
+        port = free_port()
+        env = dict(
+            os.environ,
+            NZC_DATABASE_URL=database_url,
+            NZC_BROKER_URL=BENCH_BROKER_URL,
+            NZC_WEBHOOK_SECRET=SECRET,
+            NZC_LOG_LEVEL="WARNING",
+        )
+        env.pop("NZC_WEBHOOK_INSECURE", None)
+        cmd = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--workers",
+            "2",
+            "--bind",
+            f"127.0.0.1:{port}",
+            *args.gunicorn_args.split(),
+            "consumer.app:create_app()",
+        ]
+        server = subprocess.Popen(cmd, env=env)
+        try:
+            wait_ready(port)
+            queue_depth(QUEUE_EVENTS, purge=True)
+            # Warm-up (connections, prepared statements), not counted: bodies that fail
+            # the schema, so nothing is queued.
+            run_load(port, [json.dumps({"warm": i}).encode() for i in range(50)], 4)
+            latencies, statuses, elapsed = run_load(port, payloads, args.c, args.keepalive)
+            time.sleep(0.5)
+            reached = queue_depth(QUEUE_EVENTS, purge=True)
+        finally:
+            server.terminate()
+            server.wait(10)
+    accepted = statuses.get(202, 0)
+    setup = f"concurrency {args.c}, gunicorn 2 workers {args.gunicorn_args}".strip()
+    print(f"webhooks sent:            {args.n} ({setup}, keep-alive {args.keepalive})")
+    print(f"answers:                  {dict(sorted(statuses.items()))}")
+    print(f"accepted/s:               {accepted / elapsed:.0f}")
+    print(
+        f"latency p50 / p99 / max:  {percentile(latencies, 50) * 1000:.1f} / "
+        f"{percentile(latencies, 99) * 1000:.1f} / {latencies[-1] * 1000:.1f} ms"
+    )
+    verdict = "OK" if reached == args.n else "MISMATCH"
+    print(f"messages in RabbitMQ:     {reached} (expected {args.n}: {verdict})")
+
+
+if __name__ == "__main__":
+    main()

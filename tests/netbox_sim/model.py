@@ -1,0 +1,447 @@
+"""The simulator's NetBox: objects in memory, their REST representations, and the webhook
+events each change makes, shaped like the NetBox 4.4 captures in tests/fixtures.
+"""
+
+from __future__ import annotations
+
+import copy
+import ipaddress
+import json
+import threading
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "api"
+
+
+def _template(name: str) -> dict[str, Any]:
+    return json.loads((FIXTURES / name).read_text())["body"]
+
+
+def _relative(value: Any, base: str) -> Any:
+    """The capture's absolute URLs made relative, as in webhook bodies."""
+    if isinstance(value, dict):
+        return {k: _relative(v, base) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_relative(v, base) for v in value]
+    if isinstance(value, str) and value.startswith(base):
+        return value[len(base) :]
+    return value
+
+
+_CAPTURE_BASE = "http://127.0.0.1:8000"
+TEMPLATES = {
+    kind: _relative(_template(name), _CAPTURE_BASE)
+    for kind, name in {
+        "device": "device_sw-core-01_final.json",
+        "interface": "interface_mgmt0_final.json",
+        "ipaddress": "ip-address_dev_mgmt_final.json",
+        "virtualmachine": "vm_vm-app-01_final.json",
+        "vminterface": "vminterface_eth0_final.json",
+    }.items()
+}
+STATUS_LABELS = {
+    "offline": "Offline",
+    "active": "Active",
+    "planned": "Planned",
+    "staged": "Staged",
+    "failed": "Failed",
+    "inventory": "Inventory",
+    "decommissioning": "Decommissioning",
+}
+#: kind -> (object_type, model, REST path)
+KINDS = {
+    "device": ("dcim.device", "device", "/api/dcim/devices/"),
+    "interface": ("dcim.interface", "interface", "/api/dcim/interfaces/"),
+    "ipaddress": ("ipam.ipaddress", "ipaddress", "/api/ipam/ip-addresses/"),
+    "virtualmachine": (
+        "virtualization.virtualmachine",
+        "virtualmachine",
+        "/api/virtualization/virtual-machines/",
+    ),
+    "vminterface": ("virtualization.vminterface", "vminterface", "/api/virtualization/interfaces/"),
+}
+#: Extra REST fields that webhook bodies do not carry.
+REST_ONLY = {"device": ("config_context",), "virtualmachine": ("config_context",)}
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _tag(name: str) -> dict[str, Any]:
+    slug = name.lower().replace(" ", "-")
+    return {
+        "id": abs(hash(slug)) % 10_000,
+        "url": f"/api/extras/tags/{slug}/",
+        "display_url": f"/extras/tags/{slug}/",
+        "display": name,
+        "name": name,
+        "slug": slug,
+        "color": "9e9e9e",
+    }
+
+
+#: Representation fields that are computed, not stored, so snapshots do not have them.
+_NOT_IN_SNAPSHOTS = ("id", "url", "display_url", "display", "primary_ip", "parent_device")
+
+
+def snapshot(kind: str, rep: dict[str, Any]) -> dict[str, Any]:
+    """NetBox's raw snapshot format: foreign keys as ids, choices as values, tags as names."""
+    out: dict[str, Any] = {}
+    for key, value in rep.items():
+        if key in _NOT_IN_SNAPSHOTS or key.endswith("_count"):
+            continue
+        if key in REST_ONLY.get(kind, ()):
+            continue
+        if key == "tags":
+            out[key] = [t["name"] for t in value]
+        elif isinstance(value, dict) and "value" in value and "label" in value:
+            out[key] = value["value"]
+        elif isinstance(value, dict) and "id" in value:
+            out[key] = value["id"]
+        elif isinstance(value, list) and value and isinstance(value[0], dict) and "id" in value[0]:
+            out[key] = [v["id"] for v in value]
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+class NetBoxSim:
+    """NetBox's objects and change events, in memory.
+
+    Parameters:
+      emit: called with each webhook body (a dict) in NetBox's order; the server's sender
+        signs and delivers them.
+      username: who makes the changes (``username`` in webhook bodies).
+
+    Example::
+
+        sim = NetBoxSim(emit=print)
+        dev = sim.create_device("sw-01", ip="10.0.0.1/24")
+        sim.update_device(dev, status="offline")
+        sim.delete_device(dev)
+    """
+
+    def __init__(self, emit: Callable[[dict[str, Any]], None], username: str = "admin") -> None:
+        self.emit = emit
+        self.username = username
+        self.objects: dict[str, dict[int, dict[str, Any]]] = {k: {} for k in KINDS}
+        self._ids = dict.fromkeys(KINDS, 0)
+        self.lock = threading.RLock()
+
+    # -- representations ---------------------------------------------------------------
+
+    def _ref(self, kind: str, obj: dict[str, Any]) -> dict[str, Any]:
+        path = KINDS[kind][2]
+        ref = {"id": obj["id"], "url": f"{path}{obj['id']}/", "display": obj["display"]}
+        if "name" in obj:
+            ref["name"] = obj["name"]
+        ref["description"] = obj.get("description", "")
+        return ref
+
+    def _ip_ref(self, ip: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "id": ip["id"],
+            "url": f"/api/ipam/ip-addresses/{ip['id']}/",
+            "display": ip["address"],
+            "family": copy.deepcopy(ip["family"]),
+            "address": ip["address"],
+            "description": ip["description"],
+        }
+
+    def _new(self, kind: str, **fields: Any) -> dict[str, Any]:
+        self._ids[kind] += 1
+        obj = copy.deepcopy(TEMPLATES[kind])
+        obj_id = self._ids[kind]
+        path = KINDS[kind][2]
+        obj.update(id=obj_id, url=f"{path}{obj_id}/", display_url=f"{path[4:]}{obj_id}/")
+        obj["created"] = obj["last_updated"] = _now()
+        obj.update(fields)
+        return obj
+
+    # -- events ------------------------------------------------------------------------
+
+    def _event(
+        self,
+        kind: str,
+        event: str,
+        obj: dict[str, Any],
+        pre: dict[str, Any] | None,
+        request_id: str | None = None,
+    ) -> None:
+        object_type, model, _ = KINDS[kind]
+        data = {k: v for k, v in copy.deepcopy(obj).items() if k not in REST_ONLY.get(kind, ())}
+        self.emit(
+            {
+                "event": event,
+                "timestamp": datetime.now(UTC).isoformat(),
+                "object_type": object_type,
+                "model": model,
+                "username": self.username,
+                "request_id": request_id or str(uuid.uuid4()),
+                "data": data,
+                "snapshots": {
+                    "prechange": pre,
+                    "postchange": None if event == "deleted" else snapshot(kind, obj),
+                },
+            }
+        )
+
+    def _changed(
+        self, kind: str, obj: dict[str, Any], changes: dict[str, Any], rid: str | None
+    ) -> None:
+        pre = snapshot(kind, obj)
+        obj.update(changes)
+        obj["last_updated"] = _now()
+        self._event(kind, "updated", obj, pre, rid)
+
+    # -- devices and VMs ---------------------------------------------------------------
+
+    def _host_fields(
+        self, kind: str, name: str, status: str, tags: list[str] | None, **extra: Any
+    ) -> dict[str, Any]:
+        fields: dict[str, Any] = {
+            "name": name,
+            "display": name,
+            "status": {"value": status, "label": STATUS_LABELS[status]},
+            "primary_ip": None,
+            "primary_ip4": None,
+            "primary_ip6": None,
+            "interface_count": 0,
+            "tags": [_tag(t) for t in (tags or [])],
+            "custom_fields": {},
+            "local_context_data": None,
+        }
+        if kind == "device":
+            fields["oob_ip"] = None
+            fields["asset_tag"] = None
+            fields["serial"] = ""
+        fields.update(extra)
+        return fields
+
+    def create_device(
+        self,
+        name: str,
+        *,
+        status: str = "active",
+        tags: list[str] | None = None,
+        ip: str | None = None,
+        interface: str = "mgmt0",
+        dns_name: str = "",
+        **extra: Any,
+    ) -> int:
+        """Create a device (one webhook); with ``ip``, also its interface, the IP address and
+        the primary IP, each with its own webhook, as a NetBox user would."""
+        return self._create_host("device", name, status, tags, ip, interface, dns_name, extra)
+
+    def create_vm(
+        self,
+        name: str,
+        *,
+        status: str = "active",
+        tags: list[str] | None = None,
+        ip: str | None = None,
+        interface: str = "eth0",
+        dns_name: str = "",
+        **extra: Any,
+    ) -> int:
+        """Create a virtual machine, like :meth:`create_device`."""
+        return self._create_host(
+            "virtualmachine", name, status, tags, ip, interface, dns_name, extra
+        )
+
+    def _create_host(self, kind, name, status, tags, ip, interface, dns_name, extra) -> int:
+        with self.lock:
+            obj = self._new(kind, **self._host_fields(kind, name, status, tags, **extra))
+            self.objects[kind][obj["id"]] = obj
+            self._event(kind, "created", obj, None)
+            if ip:
+                iface = self.add_interface(kind, obj["id"], interface)
+                self.add_ip(kind, iface, ip, primary=True, dns_name=dns_name)
+            return obj["id"]
+
+    def update_device(self, device_id: int, **changes: Any) -> None:
+        self.update_host("device", device_id, **changes)
+
+    def update_vm(self, vm_id: int, **changes: Any) -> None:
+        self.update_host("virtualmachine", vm_id, **changes)
+
+    def update_host(
+        self, kind: str, obj_id: int, request_id: str | None = None, **changes: Any
+    ) -> None:
+        """Change a device or VM: ``name``, ``status``, ``tags`` (names), ``custom_fields``,
+        ``description`` or any representation field."""
+        with self.lock:
+            obj = self._get(kind, obj_id)
+            update = dict(changes)
+            if "name" in update:
+                update["display"] = update["name"]
+            if "status" in update:
+                update["status"] = {
+                    "value": update["status"],
+                    "label": STATUS_LABELS[update["status"]],
+                }
+            if "tags" in update:
+                update["tags"] = [_tag(t) for t in update["tags"]]
+            self._changed(kind, obj, update, request_id)
+            self._rename_refs(kind, obj)
+
+    def bulk_update(self, kind: str, ids: list[int], **changes: Any) -> str:
+        """A bulk edit: one webhook per object, all with one request_id (NetBox's behaviour)."""
+        request_id = str(uuid.uuid4())
+        for obj_id in ids:
+            self.update_host(kind, obj_id, request_id=request_id, **changes)
+        return request_id
+
+    def delete_device(self, device_id: int) -> None:
+        self.delete_host("device", device_id)
+
+    def delete_vm(self, vm_id: int) -> None:
+        self.delete_host("virtualmachine", vm_id)
+
+    def delete_host(self, kind: str, obj_id: int) -> None:
+        """NetBox's cascade order: its IP addresses deleted, the host deleted (its body still
+        naming its primary IP), then each interface deleted."""
+        iface_kind = "interface" if kind == "device" else "vminterface"
+        with self.lock:
+            obj = self._get(kind, obj_id)
+            ifaces = [
+                i
+                for i in self.objects[iface_kind].values()
+                if self._owner_id(iface_kind, i) == obj_id
+            ]
+            request_id = str(uuid.uuid4())
+            for iface in ifaces:
+                for ip in self.ips_of(iface_kind, iface["id"]):
+                    del self.objects["ipaddress"][ip["id"]]
+                    self._event("ipaddress", "deleted", ip, snapshot("ipaddress", ip), request_id)
+            del self.objects[kind][obj_id]
+            self._event(kind, "deleted", obj, snapshot(kind, obj), request_id)
+            for iface in ifaces:
+                del self.objects[iface_kind][iface["id"]]
+                self._event(iface_kind, "deleted", iface, snapshot(iface_kind, iface), request_id)
+
+    # -- interfaces and IP addresses -----------------------------------------------------
+
+    def add_interface(self, host_kind: str, host_id: int, name: str) -> int:
+        """Add an interface; NetBox sends no event for the host (its count changes silently)."""
+        kind = "interface" if host_kind == "device" else "vminterface"
+        owner_key = "device" if host_kind == "device" else "virtual_machine"
+        with self.lock:
+            host = self._get(host_kind, host_id)
+            iface = self._new(
+                kind, name=name, display=name, **{owner_key: self._ref(host_kind, host)}
+            )
+            self.objects[kind][iface["id"]] = iface
+            host["interface_count"] = host.get("interface_count", 0) + 1
+            self._event(kind, "created", iface, None)
+            return iface["id"]
+
+    def add_ip(
+        self,
+        host_kind: str,
+        iface_id: int,
+        address: str,
+        *,
+        primary: bool = False,
+        dns_name: str = "",
+    ) -> int:
+        """Assign an IP address to an interface; with ``primary``, make it the host's primary
+        IP (a separate change, so a separate host ``updated`` webhook)."""
+        iface_kind = "interface" if host_kind == "device" else "vminterface"
+        with self.lock:
+            iface = self._get(iface_kind, iface_id)
+            family = ipaddress.ip_interface(address).version
+            assigned = {k: copy.deepcopy(v) for k, v in self._ref(iface_kind, iface).items()}
+            owner_key = "device" if host_kind == "device" else "virtual_machine"
+            assigned[owner_key] = copy.deepcopy(iface[owner_key])
+            ip = self._new(
+                "ipaddress",
+                address=address,
+                display=address,
+                family={"value": family, "label": f"IPv{family}"},
+                assigned_object_type=KINDS[iface_kind][0],
+                assigned_object_id=iface_id,
+                assigned_object=assigned,
+                dns_name=dns_name,
+            )
+            self.objects["ipaddress"][ip["id"]] = ip
+            self._event("ipaddress", "created", ip, None)
+            if primary:
+                host_id = self._owner_id(iface_kind, iface)
+                ref = self._ip_ref(ip)
+                self._changed(
+                    host_kind,
+                    self._get(host_kind, host_id),
+                    {"primary_ip": ref, f"primary_ip{family}": ref},
+                    None,
+                )
+            return ip["id"]
+
+    def update_ip(self, ip_id: int, **changes: Any) -> None:
+        """Change an IP address (``address``, ``dns_name``); hosts naming it follow silently."""
+        with self.lock:
+            ip = self._get("ipaddress", ip_id)
+            if "address" in changes:
+                changes["display"] = changes["address"]
+            self._changed("ipaddress", ip, changes, None)
+            for kind in ("device", "virtualmachine"):
+                for host in self.objects[kind].values():
+                    for key in ("primary_ip", "primary_ip4", "primary_ip6"):
+                        if host.get(key) and host[key]["id"] == ip_id:
+                            host[key] = self._ip_ref(ip)
+
+    # -- queries used by the REST server -----------------------------------------------
+
+    def _get(self, kind: str, obj_id: int) -> dict[str, Any]:
+        try:
+            return self.objects[kind][obj_id]
+        except KeyError:
+            raise LookupError(f"no {kind} with id {obj_id}") from None
+
+    def _owner_id(self, iface_kind: str, iface: dict[str, Any]) -> int:
+        return iface["device" if iface_kind == "interface" else "virtual_machine"]["id"]
+
+    def _rename_refs(self, kind: str, host: dict[str, Any]) -> None:
+        """Nested references carry the host's name, as NetBox renders them on read."""
+        owner_key = "device" if kind == "device" else "virtual_machine"
+        iface_kind = "interface" if kind == "device" else "vminterface"
+        for iface in self.objects[iface_kind].values():
+            if iface[owner_key]["id"] == host["id"]:
+                iface[owner_key] = self._ref(kind, host)
+                for ip in self.ips_of(iface_kind, iface["id"]):
+                    ip["assigned_object"][owner_key] = self._ref(kind, host)
+
+    def ips_of(self, iface_kind: str, iface_id: int) -> list[dict[str, Any]]:
+        object_type = KINDS[iface_kind][0]
+        return [
+            ip
+            for ip in self.objects["ipaddress"].values()
+            if ip["assigned_object_type"] == object_type and ip["assigned_object_id"] == iface_id
+        ]
+
+    def rest(self, kind: str, obj: dict[str, Any], base: str) -> dict[str, Any]:
+        """The REST representation: absolute URLs, plus ``config_context`` for hosts."""
+        rep = copy.deepcopy(obj)
+        if kind in REST_ONLY:
+            rep.setdefault("config_context", {})
+        return _absolute(rep, base)
+
+
+def _absolute(value: Any, base: str) -> Any:
+    if isinstance(value, dict):
+        return {
+            k: (
+                base + v
+                if k in ("url", "display_url") and isinstance(v, str) and v.startswith("/")
+                else _absolute(v, base)
+            )
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_absolute(v, base) for v in value]
+    return value

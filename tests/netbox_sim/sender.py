@@ -1,0 +1,81 @@
+"""Delivers webhook bodies as NetBox does: JSON, signed with X-Hook-Signature."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import queue
+import threading
+from typing import Any
+
+import requests
+
+
+class WebhookSender:
+    """Posts webhook bodies to ``url`` from ``threads`` sender threads (NetBox's RQ workers).
+
+    Parameters:
+      url: the receiver, e.g. ``http://127.0.0.1:8000/webhooks/netbox``; None sends nothing.
+      secret: the webhook secret; None sends no signature.
+      threads: concurrent deliveries; 1 keeps NetBox's order exactly.
+
+    Like NetBox, a failed delivery is not retried; it is counted in ``failed``.
+    """
+
+    def __init__(self, url: str | None, secret: str | None, threads: int = 1) -> None:
+        self.url = url
+        self.secret = secret
+        self.sent = 0
+        self.failed = 0
+        self.statuses: dict[int, int] = {}
+        self._queue: queue.Queue[bytes | None] = queue.Queue()
+        self._lock = threading.Lock()
+        self._threads = [
+            threading.Thread(target=self._run, name=f"webhook-sender-{i}", daemon=True)
+            for i in range(threads)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def headers(self, raw: bytes) -> dict[str, str]:
+        """The headers NetBox sends with ``raw``."""
+        headers = {"Content-Type": "application/json"}
+        if self.secret:
+            headers["X-Hook-Signature"] = hmac.new(
+                self.secret.encode(), raw, hashlib.sha512
+            ).hexdigest()
+        return headers
+
+    def __call__(self, body: dict[str, Any]) -> None:
+        if self.url:
+            self._queue.put(json.dumps(body).encode())
+
+    def wait(self, timeout: float = 60.0) -> None:
+        """Block until every queued webhook was delivered (or failed)."""
+        self._queue.join()
+
+    def close(self) -> None:
+        for _ in self._threads:
+            self._queue.put(None)
+
+    def _run(self) -> None:
+        session = requests.Session()
+        while True:
+            raw = self._queue.get()
+            try:
+                if raw is None:
+                    return
+                try:
+                    resp = session.post(self.url, data=raw, headers=self.headers(raw), timeout=10)
+                    status = resp.status_code
+                except requests.RequestException:
+                    status = 0
+                with self._lock:
+                    self.statuses[status] = self.statuses.get(status, 0) + 1
+                    if 200 <= status < 300:
+                        self.sent += 1
+                    else:
+                        self.failed += 1
+            finally:
+                self._queue.task_done()

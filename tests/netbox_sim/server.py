@@ -1,0 +1,297 @@
+"""The simulator's HTTP server: NetBox's REST API (the calls the service makes) and a small
+control API (``/_sim/...``) that the CLI, the demo and the benchmarks drive."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from tests.netbox_sim.model import KINDS, NetBoxSim
+from tests.netbox_sim.sender import WebhookSender
+
+#: NetBox's default and largest page sizes.
+PAGE_SIZE, MAX_PAGE_SIZE = 50, 1000
+STATUS = {
+    "django-version": "5.2.9",
+    "installed_apps": {},
+    "netbox-version": "4.4.10",
+    "netbox-full-version": "4.4.10",
+    "plugins": {},
+    "python-version": "3.11.7",
+    "rq-workers-running": 1,
+    "simulator": True,
+}
+#: REST path -> (kind, name in 404 bodies, filters: query parameter -> predicate)
+ROUTES: dict[str, tuple[str, str]] = {
+    "/api/dcim/devices/": ("device", "Device"),
+    "/api/virtualization/virtual-machines/": ("virtualmachine", "VirtualMachine"),
+    "/api/dcim/interfaces/": ("interface", "Interface"),
+    "/api/virtualization/interfaces/": ("vminterface", "VMInterface"),
+    "/api/ipam/ip-addresses/": ("ipaddress", "IPAddress"),
+}
+
+
+def _matches(sim: NetBoxSim, kind: str, obj: dict[str, Any], params: dict[str, list[str]]) -> bool:
+    for key, values in params.items():
+        if key in ("limit", "offset", "brief", "ordering", "exclude", "fields"):
+            continue
+        if key == "id":
+            ok = str(obj["id"]) in values
+        elif key == "name":
+            ok = obj.get("name") in values
+        elif key == "device_id":
+            if kind == "ipaddress":
+                ok = (
+                    obj["assigned_object_type"] == "dcim.interface"
+                    and str(obj["assigned_object"]["device"]["id"]) in values
+                )
+            else:
+                ok = str((obj.get("device") or {}).get("id")) in values
+        elif key == "virtual_machine_id":
+            if kind == "ipaddress":
+                ok = (
+                    obj["assigned_object_type"] == "virtualization.vminterface"
+                    and str(obj["assigned_object"]["virtual_machine"]["id"]) in values
+                )
+            else:
+                ok = str((obj.get("virtual_machine") or {}).get("id")) in values
+        elif key in ("interface_id", "vminterface_id"):
+            want = "dcim.interface" if key == "interface_id" else "virtualization.vminterface"
+            ok = (
+                obj.get("assigned_object_type") == want and str(obj["assigned_object_id"]) in values
+            )
+        elif key == "status":
+            ok = (obj.get("status") or {}).get("value") in values
+        elif key == "tag":
+            ok = any(t["slug"] in values for t in obj.get("tags", []))
+        else:
+            ok = True  # filters NetBox has and the service does not use
+        if not ok:
+            return False
+    return True
+
+
+def _brief(rep: dict[str, Any]) -> dict[str, Any]:
+    keys = (
+        "id",
+        "url",
+        "display",
+        "name",
+        "address",
+        "family",
+        "description",
+        "device",
+        "virtual_machine",
+    )
+    return {k: rep[k] for k in keys if k in rep}
+
+
+class SimServer:
+    """Runs :class:`NetBoxSim` behind HTTP on loopback.
+
+    Parameters:
+      port: 0 picks a free one (``url`` tells which).
+      token: the API token the REST API accepts (``Authorization: Token <token>``).
+      webhook_url, webhook_secret, sender_threads: where and how webhooks go.
+    """
+
+    def __init__(
+        self,
+        port: int = 0,
+        token: str = "0123456789abcdef0123456789abcdef01234567",
+        webhook_url: str | None = None,
+        webhook_secret: str | None = "test-secret",
+        sender_threads: int = 1,
+    ) -> None:
+        self.token = token
+        self.sender = WebhookSender(webhook_url, webhook_secret, sender_threads)
+        self.sim = NetBoxSim(emit=self.sender)
+        handler = type("Handler", (_Handler,), {"server_ref": self})
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> SimServer:
+        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.sender.close()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server_ref: SimServer
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 -- stdlib signature
+        pass
+
+    def _send(self, status: int, body: Any) -> None:
+        raw = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("API-Version", "4.4")
+        self.send_header("Content-Length", str(len(raw)))
+        self.end_headers()
+        self.wfile.write(raw)
+
+    def _body(self) -> dict[str, Any]:
+        length = int(self.headers.get("Content-Length") or 0)
+        return json.loads(self.rfile.read(length) or b"{}")
+
+    def _authorised(self) -> bool:
+        header = self.headers.get("Authorization")
+        if not header:
+            self._send(403, {"detail": "Authentication credentials were not provided."})
+            return False
+        scheme, _, value = header.partition(" ")
+        if scheme not in ("Token", "Bearer") or value.strip() != self.server_ref.token:
+            self._send(403, {"detail": "Invalid token"})
+            return False
+        return True
+
+    def do_GET(self) -> None:  # noqa: N802 -- stdlib name
+        parts = urlsplit(self.path)
+        params = parse_qs(parts.query)
+        path = parts.path if parts.path.endswith("/") else parts.path + "/"
+        if path == "/api/status/":
+            self._send(200, STATUS)
+            return
+        if path == "/_sim/stats/":
+            sender = self.server_ref.sender
+            counts = {k: len(v) for k, v in self.server_ref.sim.objects.items()}
+            self._send(
+                200,
+                {"objects": counts, "webhooks_sent": sender.sent, "webhooks_failed": sender.failed},
+            )
+            return
+        if not path.startswith("/api/"):
+            self._send(404, {"detail": "Not found."})
+            return
+        if not self._authorised():
+            return
+        for prefix, (kind, label) in ROUTES.items():
+            if path == prefix:
+                self._list(kind, params)
+                return
+            if path.startswith(prefix) and path[len(prefix) :].rstrip("/").isdigit():
+                self._detail(kind, label, int(path[len(prefix) :].rstrip("/")), params)
+                return
+        self._send(404, {"detail": "Not found."})
+
+    def _base(self) -> str:
+        return f"http://{self.headers.get('Host') or self.server_ref.url[7:]}"
+
+    def _list(self, kind: str, params: dict[str, list[str]]) -> None:
+        sim = self.server_ref.sim
+        with sim.lock:
+            found = [
+                o for _, o in sorted(sim.objects[kind].items()) if _matches(sim, kind, o, params)
+            ]
+            try:
+                limit = int(params.get("limit", [PAGE_SIZE])[0])
+                offset = int(params.get("offset", [0])[0])
+            except ValueError:
+                self._send(400, {"detail": "limit and offset must be integers"})
+                return
+            limit = MAX_PAGE_SIZE if limit <= 0 else min(limit, MAX_PAGE_SIZE)
+            page = found[offset : offset + limit]
+            base = self._base()
+            results = [sim.rest(kind, o, base) for o in page]
+        if params.get("brief", ["false"])[0].lower() in ("1", "true", "yes"):
+            results = [_brief(r) for r in results]
+        path = KINDS[kind][2]
+
+        def link(new_offset: int) -> str:
+            query = {k: v for k, v in params.items() if k not in ("limit", "offset")}
+            extra = "".join(f"&{k}={v}" for k, vs in query.items() for v in vs)
+            return f"{base}{path}?limit={limit}&offset={new_offset}{extra}"
+
+        self._send(
+            200,
+            {
+                "count": len(found),
+                "next": link(offset + limit) if offset + limit < len(found) else None,
+                "previous": link(max(0, offset - limit)) if offset > 0 else None,
+                "results": results,
+            },
+        )
+
+    def _detail(self, kind: str, label: str, obj_id: int, params: dict[str, list[str]]) -> None:
+        sim = self.server_ref.sim
+        with sim.lock:
+            obj = sim.objects[kind].get(obj_id)
+            rep = sim.rest(kind, obj, self._base()) if obj else None
+        if rep is None:
+            self._send(404, {"detail": f"No {label} matches the given query."})
+        else:
+            self._send(200, _brief(rep) if params.get("brief") else rep)
+
+    # -- control API ---------------------------------------------------------------------
+
+    def do_POST(self) -> None:  # noqa: N802 -- stdlib name
+        self._control("POST")
+
+    def do_PATCH(self) -> None:  # noqa: N802 -- stdlib name
+        self._control("PATCH")
+
+    def do_DELETE(self) -> None:  # noqa: N802 -- stdlib name
+        self._control("DELETE")
+
+    def _control(self, method: str) -> None:
+        sim = self.server_ref.sim
+        parts = [p for p in urlsplit(self.path).path.split("/") if p]
+        if len(parts) < 2 or parts[0] != "_sim" or parts[1] not in ("devices", "vms"):
+            self._send(404, {"detail": "Not found."})
+            return
+        kind = "device" if parts[1] == "devices" else "virtualmachine"
+        try:
+            body = self._body()
+            if method == "POST" and len(parts) == 2:
+                ids = self._create(kind, body)
+                self._send(201, {"ids": ids})
+            elif method == "PATCH" and len(parts) == 2:
+                request_id = sim.bulk_update(kind, [int(i) for i in body.pop("ids")], **body)
+                self._send(200, {"request_id": request_id})
+            elif method == "PATCH" and len(parts) == 3:
+                sim.update_host(kind, int(parts[2]), **body)
+                self._send(200, {"id": int(parts[2])})
+            elif method == "DELETE" and len(parts) == 3:
+                sim.delete_host(kind, int(parts[2]))
+                self._send(200, {"deleted": int(parts[2])})
+            else:
+                self._send(405, {"detail": f"{method} is not allowed here"})
+        except LookupError as exc:
+            self._send(404, {"detail": str(exc)})
+        except (ValueError, KeyError, TypeError) as exc:
+            self._send(400, {"detail": f"bad request: {exc}"})
+
+    def _create(self, kind: str, body: dict[str, Any]) -> list[int]:
+        sim = self.server_ref.sim
+        count = int(body.get("count", 1))
+        prefix = body.get("prefix", "dev" if kind == "device" else "vm")
+        start = len(sim.objects[kind]) + 1
+        ids = []
+        for n in range(start, start + count):
+            ip = (
+                f"10.{(n >> 16) & 255}.{(n >> 8) & 255}.{n & 255}/8"
+                if body.get("ip", True)
+                else None
+            )
+            create = sim.create_device if kind == "device" else sim.create_vm
+            ids.append(
+                create(
+                    f"{prefix}-{n:05d}",
+                    status=body.get("status", "active"),
+                    tags=body.get("tags"),
+                    ip=ip,
+                )
+            )
+        return ids
