@@ -7,6 +7,7 @@ Everything points at loopback. The Zabbix frontends come from deploy/dev/zabbix.
 from __future__ import annotations
 
 import os
+import socket
 import uuid
 from pathlib import Path
 
@@ -35,6 +36,13 @@ ZABBIX_VERSIONS = {"6.0": (8060, "nzc_zabbix60"), "7.0": (8070, "nzc_zabbix70")}
 ZABBIX_ADMIN_URL = os.environ.get(
     "NZC_TEST_ZABBIX_ADMIN_URL", "postgresql://nzc_zabbix:nzc_zabbix@127.0.0.1:5432/postgres"
 )
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (a service that is down)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def zabbix_url(version: str) -> str:

@@ -1,6 +1,5 @@
 """The foundation on the real services: migrations, health, the ping round trip, Zabbix."""
 
-import socket
 import time
 
 import psycopg
@@ -9,15 +8,9 @@ import pytest
 from consumer.app import create_app
 from consumer.config import load_config
 from handlers.store import migrate, migration_files
-from tests.conftest import make_env, reset_zabbix
+from tests.conftest import closed_port, make_env, reset_zabbix
 
 pytestmark = pytest.mark.integration
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_migrate_records_every_migration_and_a_second_run_applies_nothing(database_url, db):

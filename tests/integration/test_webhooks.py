@@ -2,7 +2,6 @@
 
 import itertools
 import json
-import socket
 
 import pika
 import pytest
@@ -15,17 +14,11 @@ from consumer.config import load_config
 from consumer.relay import SpoolRelay
 from consumer.wiring import setup
 from handlers.context import set_runtime
-from tests.conftest import TEST_BROKER_URL, make_env
+from tests.conftest import TEST_BROKER_URL, closed_port, make_env
 from tests.webhook_shapes import VERSIONS, sample, sample_names, shape, sign
 
 pytestmark = pytest.mark.integration
 URL = "/webhooks/netbox"
-
-
-def closed_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
