@@ -13,6 +13,8 @@ from typing import Any
 import requests
 from pyzabbix import ZabbixAPI, ZabbixAPIException
 
+from handlers.zabbix_compat import Dialect
+
 #: Seconds a readiness probe waits for the Zabbix API.
 PROBE_TIMEOUT_S = 3.0
 #: Seconds an ordinary API call may take (template-linking host.create can be slow).
@@ -75,7 +77,11 @@ class ZabbixGateway:
         #: Zabbix API calls made, by method name.
         self.calls: Counter[str] = Counter()
         self._lock = threading.Lock()
-        self.version: tuple[int, int] = tuple(int(p) for p in str(self._api.version).split(".")[:2])  # type: ignore[assignment]
+        major, minor = (int(p) for p in str(self._api.version).split(".")[:2])
+        #: (major, minor), read once at login.
+        self.version: tuple[int, int] = (major, minor)
+        #: The one place that knows this version's differences.
+        self.dialect = Dialect(self.version)
 
     def call(self, method: str, params: Any = None) -> Any:
         """Call ``method`` with ``params`` and return its ``result``; counts the call."""

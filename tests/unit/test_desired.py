@@ -1,0 +1,204 @@
+"""Desired state and diff, as pure functions, on the captured NetBox representations."""
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from handlers.desired import (
+    ActualHost,
+    NotMonitorable,
+    build_desired,
+    diff,
+    overrides,
+    select_mapping,
+    technical_name,
+)
+
+API = Path(__file__).parent.parent / "fixtures" / "api"
+SETTINGS = {
+    "monitored_statuses": ["active"],
+    "disabled_statuses": ["offline", "planned"],
+    "removed_statuses": ["decommissioning"],
+    "agent_port": 10050,
+    "snmp_port": 161,
+    "snmp_community": "{$SNMP_COMMUNITY}",
+    "snmpv3_securityname": "{$SNMPV3_SECURITYNAME}",
+    "snmpv3_securitylevel": "authPriv",
+    "snmpv3_authprotocol": "SHA256",
+    "snmpv3_authpassphrase": "{$SNMPV3_AUTHPASS}",
+    "snmpv3_privprotocol": "AES256",
+    "snmpv3_privpassphrase": "{$SNMPV3_PRIVPASS}",
+    "inventory_mode": "manual",
+    "tag_prefix": "netbox-",
+    "tag_name_format": "keep",
+}
+
+
+def api(name):
+    return json.loads((API / name).read_text())["body"]
+
+
+def mapping(id=1, default=False, **kw):
+    base = {
+        "id": id,
+        "object_type": "dcim.device",
+        "is_default": default,
+        "sites": [],
+        "roles": [],
+        "platforms": [],
+        "tags": [],
+        "templates": ["ICMP Ping"],
+        "host_groups": ["NetBox devices"],
+        "proxy": None,
+        "proxy_group": None,
+        "interface_types": ["agent"],
+    }
+    base.update(kw)
+    return base
+
+
+@pytest.fixture
+def device():
+    obj = api("device_sw-core-01_final.json")
+    obj["custom_fields"] = {}
+    return obj
+
+
+@pytest.fixture
+def ips():
+    return api("device_ip-addresses_sw-core-01_final.json")["results"]
+
+
+def test_technical_names_keep_valid_names_and_make_others_stable_and_distinct():
+    assert technical_name("sw-core-01", "dcim.device:1") == "sw-core-01"
+    accented = technical_name("routeur-été", "dcim.device:2")
+    assert accented.startswith("routeur-ete-") and accented == technical_name(
+        "routeur-été", "dcim.device:2"
+    )
+    assert technical_name("routeur-ete", "dcim.device:3") == "routeur-ete"
+    assert technical_name("交换机", "dcim.device:4").startswith("dcim-device-4-")
+    assert technical_name("a/b", "dcim.device:5").startswith("a_b-")
+
+
+def test_the_most_specific_matching_mapping_wins_and_the_default_catches_the_rest(device):
+    rules = [
+        mapping(1, default=True),
+        mapping(2, sites=["dc1-ams"]),
+        mapping(3, sites=["dc1-ams"], roles=["core-switch"]),
+        mapping(4, sites=["elsewhere"], roles=["core-switch"], platforms=["cisco-ios-xe"]),
+    ]
+    assert select_mapping(device, "dcim.device", rules)["id"] == 3
+    device["site"] = {"slug": "dc9"}
+    assert select_mapping(device, "dcim.device", rules)["id"] == 1
+    assert select_mapping(device, "virtualization.virtualmachine", rules) is None
+
+
+def test_custom_fields_override_config_context(device):
+    device["config_context"] = {"zabbix": {"templates": ["A"], "proxy": "p1"}}
+    device["custom_fields"] = {"zabbix_templates": ["B"], "zabbix_proxy": None}
+    assert overrides(device) == {"templates": ["B"], "proxy": "p1"}
+
+
+def test_an_active_device_becomes_a_monitored_host_with_agent_interface_tags_and_inventory(
+    device, ips
+):
+    desired = build_desired("dcim.device:1", device, ips, mapping(), SETTINGS)
+    assert desired.host == desired.name == device["name"]
+    assert desired.status == 0
+    assert desired.groups == ("NetBox devices",) and desired.templates == ("ICMP Ping",)
+    (iface,) = desired.interfaces
+    assert (iface["type"], iface["ip"], iface["port"], iface["useip"]) == (
+        1,
+        "10.0.10.11",
+        "10050",
+        1,
+    )
+    assert iface["dns"] == ips[0]["dns_name"]
+    tags = dict((k, v) for k, v in desired.tags if k != "netbox-tag")
+    assert tags["netbox-object"] == "dcim.device:1"
+    assert tags["netbox-site"] == "DC1 Amsterdam" and tags["netbox-role"] == "Core Switch"
+    assert ("netbox-tag", "zabbix") in desired.tags
+    assert desired.inventory["serialno_a"] == device["serial"]
+    assert desired.inventory["vendor"] == "Cisco"
+    assert ("{$NETBOX.ID}", "1") in desired.macros
+
+
+def test_snmp_v2c_and_v3_interfaces_carry_their_details(device, ips):
+    desired = build_desired(
+        "dcim.device:1", device, ips, mapping(interface_types=["snmpv2c", "snmpv3"]), SETTINGS
+    )
+    v2, v3 = desired.interfaces
+    assert v2["type"] == 2 and v2["details"] == {
+        "bulk": 1,
+        "version": 2,
+        "community": "{$SNMP_COMMUNITY}",
+    }
+    assert v3["details"]["version"] == 3 and v3["details"]["securitylevel"] == 2
+    assert v3["details"]["authprotocol"] == 3 and v3["details"]["privprotocol"] == 3
+
+
+def test_status_mapping_and_missing_address_are_explained(device, ips):
+    device["status"] = {"value": "offline"}
+    assert build_desired("dcim.device:1", device, ips, mapping(), SETTINGS).status == 1
+    device["status"] = {"value": "inventory"}
+    with pytest.raises(NotMonitorable, match="'inventory' is neither monitored nor disabling"):
+        build_desired("dcim.device:1", device, ips, mapping(), SETTINGS)
+    device["status"] = {"value": "active"}
+    device["primary_ip4"] = device["primary_ip"] = None
+    with pytest.raises(NotMonitorable, match="no primary IP"):
+        build_desired("dcim.device:1", device, ips, mapping(), SETTINGS)
+    with pytest.raises(NotMonitorable, match="no mapping"):
+        build_desired("dcim.device:1", device, ips, None, SETTINGS)
+
+
+def actual_from(desired, **changes):
+    base = ActualHost(
+        hostid="10001",
+        host=desired.host,
+        name=desired.name,
+        status=desired.status,
+        groups=desired.groups,
+        templates=desired.templates,
+        proxy=desired.proxy,
+        proxy_group=desired.proxy_group,
+        interfaces=tuple(
+            {**i, "details": {k: str(v) for k, v in i["details"].items()}}
+            for i in desired.interfaces
+        ),
+        tags=desired.tags,
+        macros=desired.macros,
+        inventory_mode=desired.inventory_mode,
+        inventory=dict(desired.inventory),
+        description=desired.description,
+    )
+    return replace(base, **changes)
+
+
+def test_a_host_in_step_has_no_changes_and_hand_added_tags_and_macros_are_kept(device, ips):
+    desired = build_desired("dcim.device:1", device, ips, mapping(), SETTINGS)
+    assert diff(desired, actual_from(desired), SETTINGS) == {}
+    by_hand = actual_from(
+        desired,
+        tags=desired.tags + (("owner", "noc"),),
+        macros=desired.macros + (("{$MY.MACRO}", "x"),),
+    )
+    assert diff(desired, by_hand, SETTINGS) == {}
+
+
+def test_changes_are_the_fields_that_differ(device, ips):
+    desired = build_desired("dcim.device:1", device, ips, mapping(), SETTINGS)
+    stale = actual_from(
+        desired,
+        name="old",
+        templates=("Old template",),
+        tags=(("netbox-site", "old"), ("owner", "noc")),
+        interfaces=(
+            {"type": 1, "ip": "10.9.9.9", "dns": "", "useip": 1, "port": "10050", "details": []},
+        ),
+    )
+    changes = diff(desired, stale, SETTINGS)
+    assert set(changes) == {"name", "templates", "templates_clear", "tags", "interfaces"}
+    assert changes["templates_clear"] == ("Old template",)
+    assert ("owner", "noc") in changes["tags"] and ("netbox-site", "old") not in changes["tags"]
