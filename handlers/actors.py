@@ -5,11 +5,14 @@ from __future__ import annotations
 import dramatiq
 from periodiq import cron
 
-from consumer.broker import QUEUE_EVENTS, QUEUE_SYSTEM
-from handlers import records
+from consumer.broker import QUEUE_EVENTS, QUEUE_HOSTS, QUEUE_SYSTEM
+from handlers import hosts_store, records
+from handlers.context import get_runtime
+from handlers.reconcile import DEFAULT_BATCH
+from handlers.reconcile import reconcile as reconcile_batch
 from handlers.runner import Job, atomic_job
 from handlers.settings_store import read_settings
-from handlers.translate import handle_event_targets, translate
+from handlers.translate import IGNORE, handle_event_targets, translate
 
 
 @dramatiq.actor(queue_name=QUEUE_SYSTEM, max_retries=0)
@@ -28,10 +31,18 @@ def purge_event_log(job: Job) -> dict:
     return {"deleted": records.purge_event_log(job.conn, days), "retention_days": days}
 
 
+#: A reconcile run waits until no event came for this long, milliseconds, so that a burst
+#: (a bulk edit, a device-delete cascade) becomes one batch...
+RECONCILE_COALESCE_MS = 500
+#: ...but never delays the oldest dirty target longer than this, milliseconds.
+RECONCILE_MAX_WAIT_MS = 3000
+
+
 @dramatiq.actor(queue_name=QUEUE_EVENTS, job_targets=handle_event_targets)
 @atomic_job(handle_event_targets)
 def handle_event(job: Job, event: dict) -> dict:
-    """Translate one normalised NetBox event and record the decision in the event log."""
+    """Translate one NetBox event; mark its host dirty for the next reconcile run (jobs read
+    NetBox afresh, so a burst of events for one host costs one reconciliation)."""
     decision = translate(event, read_settings(job.conn))
     job.log(
         "info",
@@ -39,8 +50,31 @@ def handle_event(job: Job, event: dict) -> dict:
         target=decision.target,
         data={**decision.asdict(), "request_id": event.get("request_id")},
     )
+    if decision.action != IGNORE:
+        hosts_store.mark_dirty(job.conn, decision.target, decision.reason, event.get("request_id"))
+        if hosts_store.request_reconcile(job.conn):
+            job.after_commit(lambda: reconcile.send_with_options(delay=RECONCILE_COALESCE_MS))
     return decision.asdict()
 
 
+@dramatiq.actor(queue_name=QUEUE_HOSTS, periodic=cron("* * * * *"))
+@atomic_job()
+def reconcile(job: Job, batch: int = DEFAULT_BATCH) -> dict:
+    """Bring up to ``batch`` dirty targets in line with NetBox; every minute as well, so
+    nothing marked is left behind."""
+    runtime = get_runtime()
+    with runtime.store.connection() as conn:
+        ages = hosts_store.dirty_ages_ms(conn)
+        if ages and ages[0] < RECONCILE_COALESCE_MS and ages[1] < RECONCILE_MAX_WAIT_MS:
+            # Events are still arriving: wait for the burst (the request stays pending).
+            job.after_commit(lambda: reconcile.send_with_options(delay=RECONCILE_COALESCE_MS))
+            return {"deferred_ms": RECONCILE_COALESCE_MS}
+        hosts_store.reconcile_started(conn)
+    result = reconcile_batch(job, runtime.zabbix, runtime.netbox, batch)
+    if result["claimed"] >= batch:
+        job.after_commit(reconcile.send)
+    return result
+
+
 #: Every actor, for binding to the process's broker (consumer.broker.bind_actors).
-ACTORS: list[dramatiq.Actor] = [ping, purge_event_log, handle_event]
+ACTORS: list[dramatiq.Actor] = [ping, purge_event_log, handle_event, reconcile]

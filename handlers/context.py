@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
+from typing import Any
 
 import dramatiq
 
@@ -23,6 +25,36 @@ class Runtime:
     config: Config
     store: Store
     broker: dramatiq.Broker
+    _gateways: dict[str, Any] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def zabbix(self) -> Any:
+        """The process's one authenticated Zabbix client (logs in on first use)."""
+        from handlers.zabbix import ZabbixGateway
+
+        with self._lock:
+            if "zabbix" not in self._gateways:
+                c = self.config
+                self._gateways["zabbix"] = ZabbixGateway(
+                    c.zabbix_url,
+                    token=c.zabbix_token,
+                    user=c.zabbix_user,
+                    password=c.zabbix_password,
+                )
+            return self._gateways["zabbix"]
+
+    @property
+    def netbox(self) -> Any:
+        """The process's NetBox client."""
+        from handlers.netbox import NetBoxGateway
+
+        with self._lock:
+            if "netbox" not in self._gateways:
+                self._gateways["netbox"] = NetBoxGateway(
+                    self.config.netbox_url, self.config.netbox_token
+                )
+            return self._gateways["netbox"]
 
 
 _current: Runtime | None = None

@@ -73,12 +73,14 @@ def record_finished(
     data: Any = None,
     pre_data: Any = None,
     post_data: Any = None,
+    targets: list[str] | None = None,
 ) -> None:
-    """Record how an attempt ended: ``succeeded`` or ``failed`` with the error and its data."""
+    """Record how an attempt ended: ``succeeded`` or ``failed`` with the error and its data;
+    ``targets`` replaces the recorded targets when the job found more while running."""
     conn.execute(
         "UPDATE jobs SET status = %s, finished_at = clock_timestamp(), duration_ms = %s,"
-        " result = %s, error = %s, traceback = %s, data = %s, pre_data = %s, post_data = %s"
-        " WHERE id = %s",
+        " result = %s, error = %s, traceback = %s, data = %s, pre_data = %s, post_data = %s,"
+        " targets = COALESCE(%s, targets) WHERE id = %s",
         [
             status,
             duration_ms,
@@ -88,6 +90,7 @@ def record_finished(
             _json(data),
             _json(pre_data),
             _json(post_data),
+            targets,
             job_id,
         ],
     )

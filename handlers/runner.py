@@ -60,8 +60,21 @@ class Job:
     def __init__(self, conn: psycopg.Connection, job_id: str, targets: list[str], attempt: int):
         self.conn = conn
         self.job_id = job_id
-        self.targets = targets
+        self.targets = list(targets)
         self.attempt = attempt
+        self._after_commit: list[Callable[[], Any]] = []
+
+    def lock(self, targets: list[str]) -> None:
+        """Lock targets found while running (e.g. claimed dirty targets); they are recorded on
+        the job row with the others."""
+        new = sorted(set(targets) - set(self.targets))
+        lock_targets(self.conn, new)
+        self.targets.extend(new)
+
+    def after_commit(self, action: Callable[[], Any]) -> None:
+        """Run ``action`` once the job's transaction committed (e.g. send a follow-up message
+        that must not overtake the rows it refers to)."""
+        self._after_commit.append(action)
 
     def log(self, level: str, message: str, *, target: str | None = None, data: Any = None) -> None:
         """An event-log entry inside the job's transaction: kept only if the job succeeds."""
@@ -129,10 +142,16 @@ def _run(
                     attempt=attempt,
                 )
             started = time.monotonic()
-            result = fn(Job(conn, job_id, targets, attempt), *args, **kwargs)
+            job = Job(conn, job_id, targets, attempt)
+            result = fn(job, *args, **kwargs)
             duration_ms = (time.monotonic() - started) * 1000
             records.record_finished(
-                conn, job_id=job_id, status="succeeded", duration_ms=duration_ms, result=result
+                conn,
+                job_id=job_id,
+                status="succeeded",
+                duration_ms=duration_ms,
+                result=result,
+                targets=job.targets if job.targets != targets else None,
             )
             records.log_event(
                 conn,
@@ -141,6 +160,8 @@ def _run(
                 job_id=job_id,
                 data={"attempt": attempt, "duration_ms": round(duration_ms, 3)},
             )
+        for action in job._after_commit:
+            action()
         return result
     except Exception as exc:
         duration_ms = (time.monotonic() - started) * 1000

@@ -38,6 +38,13 @@ class WebhookSender:
         for thread in self._threads:
             thread.start()
 
+    def set_threads(self, threads: int) -> None:
+        """Deliver with ``threads`` concurrent senders from now on."""
+        for i in range(len(self._threads), threads):
+            thread = threading.Thread(target=self._run, name=f"webhook-sender-{i}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
     def headers(self, raw: bytes) -> dict[str, str]:
         """The headers NetBox sends with ``raw``."""
         headers = {"Content-Type": "application/json"}

@@ -1,0 +1,129 @@
+"""Postgres side of hosts: mappings, host configs and the dirty-target queue of reconcile runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+
+def mark_dirty(conn: psycopg.Connection, target: str, reason: str, request_id: str | None) -> None:
+    """Mark ``target`` for the next reconcile run; a target marked again moves its generation."""
+    conn.execute(
+        "INSERT INTO dirty_targets (target, reason, request_id) VALUES (%s, %s, %s)"
+        " ON CONFLICT (target) DO UPDATE SET generation = dirty_targets.generation + 1,"
+        " reason = EXCLUDED.reason, request_id = EXCLUDED.request_id, last_marked_at = now()",
+        [target, reason, request_id],
+    )
+
+
+def claim_dirty(conn: psycopg.Connection, limit: int) -> dict[str, int]:
+    """Claim up to ``limit`` dirty targets (row locks, SKIP LOCKED: concurrent runs take
+    disjoint sets); returns target -> generation."""
+    rows = conn.execute(
+        "SELECT target, generation FROM dirty_targets ORDER BY first_marked_at, target"
+        " LIMIT %s FOR UPDATE SKIP LOCKED",
+        [limit],
+    ).fetchall()
+    return {row["target"]: row["generation"] for row in rows}
+
+
+def clear_dirty(conn: psycopg.Connection, claimed: dict[str, int]) -> None:
+    """Un-mark the claimed targets that were not marked again meanwhile."""
+    for target, generation in claimed.items():
+        conn.execute(
+            "DELETE FROM dirty_targets WHERE target = %s AND generation = %s", [target, generation]
+        )
+
+
+def request_reconcile(conn: psycopg.Connection) -> bool:
+    """Ask for a reconcile run; True when none was pending (the caller then sends one)."""
+    return (
+        conn.execute(
+            "UPDATE reconcile_state SET pending = true WHERE id AND NOT pending RETURNING id"
+        ).fetchone()
+        is not None
+    )
+
+
+def reconcile_started(conn: psycopg.Connection) -> None:
+    """A run starts: events from now on ask for the next one."""
+    conn.execute("UPDATE reconcile_state SET pending = false WHERE id")
+
+
+def dirty_ages_ms(conn: psycopg.Connection) -> tuple[float, float] | None:
+    """(ms since the newest mark, ms since the oldest dirty target was first marked), or
+    None when nothing is dirty."""
+    row = conn.execute(
+        "SELECT extract(epoch FROM now() - max(last_marked_at)) * 1000 AS quiet,"
+        " extract(epoch FROM now() - min(first_marked_at)) * 1000 AS waited FROM dirty_targets"
+    ).fetchone()
+    return None if row["quiet"] is None else (float(row["quiet"]), float(row["waited"]))
+
+
+def dirty_count(conn: psycopg.Connection) -> int:
+    return conn.execute("SELECT count(*) AS n FROM dirty_targets").fetchone()["n"]
+
+
+def load_mappings(conn: psycopg.Connection) -> list[dict[str, Any]]:
+    return conn.execute("SELECT * FROM mappings ORDER BY id").fetchall()
+
+
+def load_host_configs(conn: psycopg.Connection, targets: list[str]) -> dict[str, dict[str, Any]]:
+    rows = conn.execute("SELECT * FROM host_configs WHERE target = ANY(%s)", [targets]).fetchall()
+    return {row["target"]: row for row in rows}
+
+
+def save_host_config(
+    conn: psycopg.Connection,
+    *,
+    target: str,
+    hostid: str,
+    host: str,
+    name: str,
+    mapping_id: int | None,
+    last_diff: dict[str, Any] | None,
+) -> None:
+    conn.execute(
+        "INSERT INTO host_configs (target, hostid, host, name, mapping_id, last_diff)"
+        " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (target) DO UPDATE SET"
+        " hostid = EXCLUDED.hostid, host = EXCLUDED.host, name = EXCLUDED.name,"
+        " mapping_id = EXCLUDED.mapping_id, in_sync = true, last_diff = EXCLUDED.last_diff,"
+        " last_synced_at = now()",
+        [target, hostid, host, name, mapping_id, Jsonb(last_diff) if last_diff else None],
+    )
+
+
+def delete_host_config(conn: psycopg.Connection, target: str) -> None:
+    conn.execute("DELETE FROM host_configs WHERE target = %s", [target])
+
+
+MAPPING_FIELDS = (
+    "name",
+    "object_type",
+    "is_default",
+    "sites",
+    "roles",
+    "platforms",
+    "tags",
+    "templates",
+    "host_groups",
+    "proxy",
+    "proxy_group",
+    "interface_types",
+)
+
+
+def add_mapping(conn: psycopg.Connection, mapping: dict[str, Any]) -> int:
+    keys = [k for k in MAPPING_FIELDS if k in mapping]
+    row = conn.execute(
+        f"INSERT INTO mappings ({', '.join(keys)}) VALUES ({', '.join(['%s'] * len(keys))})"
+        " RETURNING id",
+        [mapping[k] for k in keys],
+    ).fetchone()
+    return row["id"]
+
+
+def remove_mapping(conn: psycopg.Connection, mapping_id: int) -> bool:
+    return conn.execute("DELETE FROM mappings WHERE id = %s", [mapping_id]).rowcount == 1
