@@ -8,10 +8,13 @@ import time
 from typing import Any
 
 import click
+import psycopg
 from marshmallow import ValidationError
 
 from consumer.config import Config, ConfigError, load_config
-from handlers import records
+from handlers import hosts_store, records
+from handlers.desired import INTERFACE_TYPES
+from handlers.netbox import HOST_KINDS
 from handlers.settings_store import SettingsError, read_settings, update_settings
 from handlers.store import Store, migrate
 from schemas.settings import SECRET_FIELDS, format_errors, parse_setting_value
@@ -150,6 +153,80 @@ def jobs_show(ctx: click.Context, job_id: str) -> None:
     if job is None:
         raise click.ClickException(f"no job with id {job_id!r}; `nzc jobs list` shows the ids")
     click.echo(_dump(job))
+
+
+@cli.group("mappings")
+def mappings_group() -> None:
+    """Mapping rules: which devices and VMs get which templates, groups, proxy, interfaces."""
+
+
+@mappings_group.command("list")
+@click.pass_context
+def mappings_list(ctx: click.Context) -> None:
+    """Every mapping as JSON, in id order."""
+    with _store(ctx).connection() as conn:
+        click.echo(_dump(hosts_store.load_mappings(conn)))
+
+
+def _csv(value: str | None) -> list[str]:
+    return [v.strip() for v in (value or "").split(",") if v.strip()]
+
+
+@mappings_group.command("add")
+@click.argument("name")
+@click.option(
+    "--object-type", type=click.Choice(list(HOST_KINDS)), default="dcim.device", show_default=True
+)
+@click.option("--sites", help="NetBox site slugs, comma-separated (empty: any)")
+@click.option("--roles", help="NetBox role slugs, comma-separated (empty: any)")
+@click.option("--platforms", help="NetBox platform slugs, comma-separated (empty: any)")
+@click.option("--tags", help="NetBox tag slugs, comma-separated (empty: any)")
+@click.option("--templates", help="Zabbix template names, comma-separated")
+@click.option("--host-groups", help="Zabbix host group names, comma-separated")
+@click.option("--proxy")
+@click.option("--proxy-group")
+@click.option(
+    "--interface-types", default="agent", show_default=True, help=f"of {', '.join(INTERFACE_TYPES)}"
+)
+@click.pass_context
+def mappings_add(ctx: click.Context, name: str, object_type: str, **options: str | None) -> None:
+    """Add a mapping rule; the most specific matching rule wins."""
+    kinds = _csv(options["interface_types"])
+    unknown = [k for k in kinds if k not in INTERFACE_TYPES]
+    if unknown or not kinds:
+        raise click.ClickException(
+            f"--interface-types: {unknown or kinds!r} is not of {', '.join(INTERFACE_TYPES)}"
+        )
+    mapping = {
+        "name": name,
+        "object_type": object_type,
+        **{key: _csv(options[key]) for key in ("sites", "roles", "platforms", "tags", "templates")},
+        "host_groups": _csv(options["host_groups"]),
+        "proxy": options["proxy"],
+        "proxy_group": options["proxy_group"],
+        "interface_types": kinds,
+    }
+    try:
+        with _store(ctx).connection() as conn:
+            mapping_id = hosts_store.add_mapping(conn, mapping)
+    except psycopg.errors.UniqueViolation:
+        raise click.ClickException(
+            f"a mapping named {name!r} exists; `nzc mappings list` shows them"
+        ) from None
+    click.echo(f"mapping {mapping_id} added; it applies from the next change of each object")
+
+
+@mappings_group.command("remove")
+@click.argument("mapping_id", type=int)
+@click.pass_context
+def mappings_remove(ctx: click.Context, mapping_id: int) -> None:
+    """Remove a mapping rule by id."""
+    with _store(ctx).connection() as conn:
+        if not hosts_store.remove_mapping(conn, mapping_id):
+            raise click.ClickException(
+                f"no mapping {mapping_id}; `nzc mappings list` shows the ids"
+            )
+    click.echo(f"mapping {mapping_id} removed")
 
 
 def main() -> None:

@@ -102,3 +102,37 @@ def test_nzc_reports_a_configuration_error_by_variable(database_url):
     result = CliRunner().invoke(cli, ["jobs", "list"], env=env)
     assert result.exit_code == 1
     assert "configuration error: NZC_LOG_LEVEL must be one of" in result.output
+
+
+def test_nzc_mappings_add_list_and_remove(run_nzc, db):
+    result = run_nzc(
+        "mappings",
+        "add",
+        "core switches",
+        "--sites",
+        "dc1-ams",
+        "--roles",
+        "core-switch",
+        "--templates",
+        "Cisco IOS by SNMP,ICMP Ping",
+        "--host-groups",
+        "Core",
+        "--interface-types",
+        "snmpv2c",
+    )
+    assert result.exit_code == 0, result.output
+    mapping_id = int(result.output.split()[1])
+    row = db.execute("SELECT * FROM mappings WHERE id = %s", [mapping_id]).fetchone()
+    assert row["sites"] == ["dc1-ams"] and row["templates"] == ["Cisco IOS by SNMP", "ICMP Ping"]
+    assert row["interface_types"] == ["snmpv2c"] and not row["is_default"]
+    assert '"name": "core switches"' in run_nzc("mappings", "list").output
+    again = run_nzc("mappings", "add", "core switches")
+    assert again.exit_code == 1 and "exists" in again.output
+    bad = run_nzc("mappings", "add", "x", "--interface-types", "ipmi")
+    assert bad.exit_code == 1 and "--interface-types" in bad.output
+    assert run_nzc("mappings", "remove", str(mapping_id)).exit_code == 0
+    assert (
+        db.execute("SELECT count(*) AS n FROM mappings WHERE id = %s", [mapping_id]).fetchone()["n"]
+        == 0
+    )
+    assert run_nzc("mappings", "remove", str(mapping_id)).exit_code == 1
