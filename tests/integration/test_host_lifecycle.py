@@ -189,3 +189,36 @@ def test_a_bulk_create_of_200_devices_takes_a_handful_of_host_create_calls(stack
     # test the burst of 800 webhooks takes ~20 s, so the 3 s max coalescing wait yields
     # about ten runs (see the README's note on the API-call budget).
     assert runtime.zabbix.calls["host.create"] <= 20, runtime.zabbix.calls
+
+
+def test_a_create_that_fails_after_host_create_leaves_no_host_and_the_retry_converges(
+    stack, db, monkeypatch
+):
+    """Fault injection in our own store (as if Postgres failed mid-job); Zabbix is real."""
+    import handlers.hosts_store as hosts_store
+
+    sim, runtime, zabbix = stack
+    real_save = hosts_store.save_host_config
+
+    def failing_save(*args, **kwargs):
+        raise RuntimeError("disk full while recording the host config")
+
+    monkeypatch.setattr(hosts_store, "save_host_config", failing_save)
+    sim.sim.create_device("half-made-01", ip="10.0.30.1/24")
+    failed = wait_for(
+        lambda: db.execute(
+            "SELECT * FROM jobs WHERE actor = 'reconcile' AND status = 'failed'"
+            " AND error LIKE '%%disk full%%'"
+        ).fetchone(),
+        "the reconcile run to fail",
+    )
+    assert "which were removed" in failed["error"]
+    assert runtime.zabbix.calls["host.create"] >= 1
+    assert one_host(zabbix, "half-made-01") is None
+    assert db.execute("SELECT count(*) AS n FROM dirty_targets").fetchone()["n"] == 1
+
+    monkeypatch.setattr(hosts_store, "save_host_config", real_save)
+    # Dramatiq retries the run (first backoff 5 s); it now converges.
+    wait_for(
+        lambda: one_host(zabbix, "half-made-01"), "the retried run to create the host", timeout=45
+    )
