@@ -165,6 +165,16 @@ def _interface(kind: str, ip: str, dns: str, settings: dict[str, Any]) -> dict[s
     return {**base, "type": 2, "port": str(settings["snmp_port"]), "details": details}
 
 
+def _defaults_first(interfaces: tuple[dict[str, Any], ...]) -> tuple[dict[str, Any], ...]:
+    """Zabbix allows one default (``main``) interface per type: the first of each type."""
+    seen: set[int] = set()
+    out = []
+    for iface in interfaces:
+        out.append({**iface, "main": 0 if iface["type"] in seen else 1})
+        seen.add(iface["type"])
+    return tuple(out)
+
+
 def _format_tag(name: str, how: str) -> str:
     return name.upper() if how == "upper" else name.lower() if how == "lower" else name
 
@@ -232,7 +242,7 @@ def build_desired(
         templates=tuple(sorted(set(over.get("templates") or mapping["templates"] or []))),
         proxy=over.get("proxy") or mapping.get("proxy"),
         proxy_group=over.get("proxy_group") or mapping.get("proxy_group"),
-        interfaces=tuple(_interface(k, ip, dns, settings) for k in kinds),
+        interfaces=_defaults_first(tuple(_interface(k, ip, dns, settings) for k in kinds)),
         tags=tuple(sorted(tags)),
         macros=((f"{MACRO_PREFIX}ID}}", object_id), (f"{MACRO_PREFIX}OBJECT_TYPE}}", object_type)),
         inventory_mode=inventory_mode,

@@ -222,3 +222,72 @@ def test_a_create_that_fails_after_host_create_leaves_no_host_and_the_retry_conv
     wait_for(
         lambda: one_host(zabbix, "half-made-01"), "the retried run to create the host", timeout=45
     )
+
+
+def test_a_mapping_puts_hosts_on_a_proxy_with_snmp_v2c_and_v3_interfaces(stack, db, zabbix_version):
+    sim, runtime, zabbix = stack
+    dialect = zabbix.dialect
+    if dialect.version >= (7, 0):
+        proxyid = zabbix.call("proxy.create", {"name": "proxy-ams-01", "operating_mode": 0})[
+            "proxyids"
+        ][0]
+    else:
+        proxyid = zabbix.call("proxy.create", {"host": "proxy-ams-01", "status": 5})["proxyids"][0]
+    db.execute(
+        """INSERT INTO mappings
+               (name, object_type, tags, templates, host_groups, proxy, interface_types)
+           VALUES ('snmp via proxy', 'dcim.device', '{snmp}', '{Generic by SNMP}',
+                   '{SNMP devices}', 'proxy-ams-01', '{snmpv2c,snmpv3}')"""
+    )
+    try:
+        sim.sim.create_device("sw-snmp-01", ip="10.0.40.1/24", tags=["snmp"])
+        host = wait_for(lambda: one_host(zabbix, "sw-snmp-01"), "the SNMP host")
+        raw = zabbix.call(
+            "host.get",
+            {
+                "hostids": [host["hostid"]],
+                "output": dialect.host_proxy_output,
+                "selectInterfaces": ["type", "ip", "port", "details"],
+            },
+        )[0]
+        assert dialect.monitoring_of(raw) == (proxyid, None)
+        assert [t["host"] for t in host["parentTemplates"]] == ["Generic by SNMP"]
+        details = sorted((i["details"]["version"], i["port"]) for i in raw["interfaces"])
+        assert details == [("2", "161"), ("3", "161")]
+        v3 = next(i for i in raw["interfaces"] if i["details"]["version"] == "3")
+        assert v3["details"]["securityname"] == "{$SNMPV3_SECURITYNAME}"
+    finally:
+        db.execute("DELETE FROM mappings WHERE name = 'snmp via proxy'")
+
+
+def test_a_mapping_puts_hosts_on_a_proxy_group_in_70(stack, db, zabbix_version):
+    sim, runtime, zabbix = stack
+    if zabbix_version == "6.0":
+        pytest.skip("proxy groups exist from Zabbix 7.0")
+    groupid = zabbix.call(
+        "proxygroup.create", {"name": "ams", "failover_delay": "1m", "min_online": "1"}
+    )["proxy_groupids"][0]
+    # A proxy in a group needs its local address and port.
+    zabbix.call(
+        "proxy.create",
+        {
+            "name": "proxy-ams-02",
+            "operating_mode": 0,
+            "proxy_groupid": groupid,
+            "local_address": "127.0.0.1",
+            "local_port": "10051",
+        },
+    )
+    db.execute(
+        "INSERT INTO mappings (name, object_type, tags, templates, host_groups, proxy_group)"
+        " VALUES ('via proxy group', 'dcim.device', '{grouped}', '{ICMP Ping}', '{Grouped}', 'ams')"
+    )
+    try:
+        sim.sim.create_device("sw-grouped-01", ip="10.0.41.1/24", tags=["grouped"])
+        host = wait_for(lambda: one_host(zabbix, "sw-grouped-01"), "the host on the proxy group")
+        raw = zabbix.call(
+            "host.get", {"hostids": [host["hostid"]], "output": zabbix.dialect.host_proxy_output}
+        )[0]
+        assert zabbix.dialect.monitoring_of(raw) == (None, groupid)
+    finally:
+        db.execute("DELETE FROM mappings WHERE name = 'via proxy group'")

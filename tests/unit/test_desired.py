@@ -130,6 +130,7 @@ def test_snmp_v2c_and_v3_interfaces_carry_their_details(device, ips):
         "dcim.device:1", device, ips, mapping(interface_types=["snmpv2c", "snmpv3"]), SETTINGS
     )
     v2, v3 = desired.interfaces
+    assert (v2["main"], v3["main"]) == (1, 0)  # one default interface per type
     assert v2["type"] == 2 and v2["details"] == {
         "bulk": 1,
         "version": 2,
