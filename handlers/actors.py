@@ -38,8 +38,11 @@ RECONCILE_COALESCE_MS = 500
 RECONCILE_MAX_WAIT_MS = 3000
 
 
+# No host lock: the job only marks its target dirty (a row the reconcile run locks), and
+# taking the advisory lock first would deadlock with a run that holds the row and waits
+# for the lock. The target is still recorded on the job row.
 @dramatiq.actor(queue_name=QUEUE_EVENTS, job_targets=handle_event_targets)
-@atomic_job(handle_event_targets)
+@atomic_job()
 def handle_event(job: Job, event: dict) -> dict:
     """Translate one NetBox event; mark its host dirty for the next reconcile run (jobs read
     NetBox afresh, so a burst of events for one host costs one reconciliation)."""

@@ -20,6 +20,10 @@ log = logging.getLogger(__name__)
 #: Advisory lock key (bigint) held while migrating, so two processes never migrate at once.
 MIGRATION_LOCK_KEY = 0x6E7A635F6D6967  # "nzc_mig"
 
+#: Connections per process at most: a job holds two at once (its transaction, and a short
+#: side connection that records it running), so this covers 10 worker threads.
+DEFAULT_POOL_SIZE = 20
+
 #: Seconds to wait for a pooled connection before giving up.
 POOL_TIMEOUT_S = 10.0
 
@@ -38,7 +42,7 @@ class Store:
             conn.execute("SELECT 1")
     """
 
-    def __init__(self, conninfo: str, *, max_size: int = 8) -> None:
+    def __init__(self, conninfo: str, *, max_size: int = DEFAULT_POOL_SIZE) -> None:
         self.conninfo = conninfo
         self._pool = ConnectionPool(
             conninfo,

@@ -1,0 +1,161 @@
+"""End to end: the simulator creates N devices as fast as the service accepts their webhooks;
+prints the time until all N hosts exist in the local Zabbix 7.0, the Zabbix calls made by
+method, and the floor: one direct ``host.create`` of the same N hosts.
+
+    .venv/bin/python -m bench.e2e [-n 1000] [--senders 8]
+
+Web runs under gunicorn (2 gthread workers, as in the Procfile); the worker runs in this
+process (so its Zabbix call counters can be read) with 8 threads. Zabbix 7.0 is reset to its
+pristine database first; the run uses its own database and the nzc-bench RabbitMQ vhost.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+
+import dramatiq
+
+from bench.common import BENCH_BROKER_URL, free_port, scratch_database
+from bench.ingest import wait_ready
+from consumer.config import load_config
+from consumer.wiring import setup
+from handlers.zabbix import ZabbixGateway
+from tests.conftest import reset_zabbix, zabbix_token, zabbix_url
+from tests.netbox_sim import SimServer
+
+TOKEN = "0123456789abcdef0123456789abcdef01234567"
+SECRET = "bench-secret"
+
+
+def count_hosts(zbx, prefix: str) -> int:
+    return int(
+        zbx.call("host.get", {"countOutput": True, "search": {"host": prefix}, "startSearch": True})
+    )
+
+
+def floor(zbx, n: int) -> float:
+    """Seconds for one direct host.create of n hosts like the service makes."""
+    groupid = zbx.call(
+        "hostgroup.get", {"output": ["groupid"], "filter": {"name": ["NetBox devices"]}}
+    )[0]["groupid"]
+    templateid = zbx.call(
+        "template.get", {"output": ["templateid"], "filter": {"host": ["ICMP Ping"]}}
+    )[0]["templateid"]
+    hosts = [
+        {
+            "host": f"floor-{i:05d}",
+            "groups": [{"groupid": groupid}],
+            "templates": [{"templateid": templateid}],
+            "interfaces": [
+                {
+                    "type": 1,
+                    "main": 1,
+                    "useip": 1,
+                    "ip": f"10.200.{i >> 8 & 255}.{i & 255}",
+                    "dns": "",
+                    "port": "10050",
+                }
+            ],
+            "tags": [{"tag": "netbox-object", "value": f"floor:{i}"}],
+            "inventory_mode": 0,
+        }
+        for i in range(n)
+    ]
+    start = time.perf_counter()
+    zbx.call("host.create", hosts)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("-n", type=int, default=1000)
+    parser.add_argument("--senders", type=int, default=8, help="concurrent webhook deliveries")
+    parser.add_argument("--timeout", type=float, default=600)
+    args = parser.parse_args()
+
+    reset_zabbix("7.0")
+    with scratch_database() as database_url:
+        sim = SimServer(token=TOKEN, webhook_secret=SECRET, sender_threads=args.senders).start()
+        port = free_port()
+        env = dict(
+            os.environ,
+            NZC_DATABASE_URL=database_url,
+            NZC_BROKER_URL=BENCH_BROKER_URL,
+            NZC_WEBHOOK_SECRET=SECRET,
+            NZC_ZABBIX_URL=zabbix_url("7.0"),
+            NZC_ZABBIX_TOKEN=zabbix_token("7.0"),
+            NZC_NETBOX_URL=sim.url,
+            NZC_NETBOX_TOKEN=TOKEN,
+            NZC_LOG_LEVEL="WARNING",
+        )
+        web = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "--workers",
+                "2",
+                "--worker-class",
+                "gthread",
+                "--threads",
+                "4",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "consumer.app:create_app()",
+            ],
+            env=env,
+        )
+        runtime = setup(load_config(env))
+        runtime.broker.flush_all()
+        worker = dramatiq.Worker(runtime.broker, worker_threads=8, worker_timeout=50)
+        worker.start()
+        try:
+            wait_ready(port)
+            sim.sender.url = f"http://127.0.0.1:{port}/webhooks/netbox"
+            zbx = runtime.zabbix
+            # The bench's own polling uses a client of its own, so the counters show only
+            # what the service called.
+            probe = ZabbixGateway(zabbix_url("7.0"), token=zabbix_token("7.0"))
+            start = time.perf_counter()
+            for i in range(args.n):
+                sim.sim.create_device(
+                    f"e2e-{i:05d}", ip=f"10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}/8"
+                )
+            created_at = time.perf_counter() - start
+            sim.sender.wait()
+            accepted_at = time.perf_counter() - start
+            while count_hosts(probe, "e2e-") < args.n:
+                if time.perf_counter() - start > args.timeout:
+                    have = count_hosts(probe, "e2e-")
+                    sys.exit(f"timed out: {have} of {args.n} hosts after {args.timeout:.0f}s")
+                time.sleep(0.2)
+            done_at = time.perf_counter() - start
+            calls = dict(sorted(zbx.calls.items()))
+            floor_s = floor(probe, args.n)
+        finally:
+            worker.stop()
+            web.terminate()
+            web.wait(10)
+            sim.stop()
+            runtime.broker.flush_all()
+            runtime.broker.close()
+            runtime.store.close()
+    webhooks = f"{args.n * 4} webhooks, {args.senders} senders"
+    print(f"devices created in the simulator: {args.n} ({webhooks})")
+    print(
+        f"simulator done / webhooks delivered: {created_at:.1f} s / {accepted_at:.1f} s "
+        f"(sent {sim.sender.sent}, failed {sim.sender.failed})"
+    )
+    print(f"all {args.n} hosts in Zabbix 7.0 after: {done_at:.1f} s")
+    print(f"Zabbix calls by method: {calls}")
+    print(f"floor, one direct host.create of {args.n} hosts: {floor_s:.1f} s")
+
+
+if __name__ == "__main__":
+    main()
