@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,6 +35,26 @@ def scratch_database() -> Iterator[str]:
     finally:
         with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def bench_env(database_url: str, secret: str, **extra: str) -> dict[str, str]:
+    """The environment of a benchmark's service processes: its own database, the bench vhost."""
+    env = dict(
+        os.environ,
+        NZC_DATABASE_URL=database_url,
+        NZC_BROKER_URL=BENCH_BROKER_URL,
+        NZC_WEBHOOK_SECRET=secret,
+        NZC_LOG_LEVEL="WARNING",
+        **extra,
+    )
+    env.pop("NZC_WEBHOOK_INSECURE", None)
+    return env
+
+
+def start_web(env: dict[str, str], port: int, gunicorn_args: list[str]) -> subprocess.Popen:
+    """gunicorn with 2 workers (as in the Procfile) on 127.0.0.1:``port``."""
+    cmd = [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}"]
+    return subprocess.Popen([*cmd, *gunicorn_args, "consumer.app:create_app()"], env=env)
 
 
 def free_port() -> int:

@@ -12,14 +12,12 @@ pristine database first; the run uses its own database and the nzc-bench RabbitM
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
 import sys
 import time
 
 import dramatiq
 
-from bench.common import BENCH_BROKER_URL, free_port, scratch_database
+from bench.common import bench_env, free_port, scratch_database, start_web
 from bench.ingest import wait_ready
 from consumer.config import load_config
 from consumer.wiring import setup
@@ -83,34 +81,15 @@ def main() -> None:
     with scratch_database() as database_url:
         sim = SimServer(token=TOKEN, webhook_secret=SECRET, sender_threads=args.senders).start()
         port = free_port()
-        env = dict(
-            os.environ,
-            NZC_DATABASE_URL=database_url,
-            NZC_BROKER_URL=BENCH_BROKER_URL,
-            NZC_WEBHOOK_SECRET=SECRET,
+        env = bench_env(
+            database_url,
+            SECRET,
             NZC_ZABBIX_URL=zabbix_url("7.0"),
             NZC_ZABBIX_TOKEN=zabbix_token("7.0"),
             NZC_NETBOX_URL=sim.url,
             NZC_NETBOX_TOKEN=TOKEN,
-            NZC_LOG_LEVEL="WARNING",
         )
-        web = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "--workers",
-                "2",
-                "--worker-class",
-                "gthread",
-                "--threads",
-                "4",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "consumer.app:create_app()",
-            ],
-            env=env,
-        )
+        web = start_web(env, port, ["--worker-class", "gthread", "--threads", "4"])
         runtime = setup(load_config(env))
         runtime.broker.flush_all()
         worker = dramatiq.Worker(runtime.broker, worker_threads=8, worker_timeout=50)

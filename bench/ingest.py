@@ -12,15 +12,20 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import os
-import subprocess
 import sys
 import threading
 import time
 
 import pika
 
-from bench.common import BENCH_BROKER_URL, free_port, percentile, scratch_database
+from bench.common import (
+    BENCH_BROKER_URL,
+    bench_env,
+    free_port,
+    percentile,
+    scratch_database,
+    start_web,
+)
 from consumer.broker import QUEUE_EVENTS
 from tests.webhook_shapes import SECRET, sample, sign
 
@@ -130,26 +135,8 @@ def main() -> None:
     payloads = bodies(args.n)
     with scratch_database() as database_url:
         port = free_port()
-        env = dict(
-            os.environ,
-            NZC_DATABASE_URL=database_url,
-            NZC_BROKER_URL=BENCH_BROKER_URL,
-            NZC_WEBHOOK_SECRET=SECRET,
-            NZC_LOG_LEVEL="WARNING",
-        )
-        env.pop("NZC_WEBHOOK_INSECURE", None)
-        cmd = [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--workers",
-            "2",
-            "--bind",
-            f"127.0.0.1:{port}",
-            *args.gunicorn_args.split(),
-            "consumer.app:create_app()",
-        ]
-        server = subprocess.Popen(cmd, env=env)
+        env = bench_env(database_url, SECRET)
+        server = start_web(env, port, args.gunicorn_args.split())
         try:
             wait_ready(port)
             queue_depth(QUEUE_EVENTS, purge=True)
