@@ -5,8 +5,9 @@ method, and the floor: one direct ``host.create`` of the same N hosts.
     .venv/bin/python -m bench.e2e [-n 1000] [--senders 8]
 
 Web runs under gunicorn (2 gthread workers, as in the Procfile); the worker runs in this
-process (so its Zabbix call counters can be read) with 8 threads. Zabbix 7.0 is reset to its
-pristine database first; the run uses its own database and the nzc-bench RabbitMQ vhost.
+process (so its Zabbix call counters can be read) with 8 threads. The run uses its own
+database and the nzc-bench RabbitMQ vhost, but resets the local Zabbix 7.0 to its pristine
+database first: do not run it beside `make test` or a `make run` demo you want to keep.
 """
 
 from __future__ import annotations
