@@ -80,8 +80,6 @@ def netbox_webhook() -> Any:
         return _error(400, "invalid body", exc.messages)
 
     reason = ignore_reason(event)
-    if reason is None and event_target(event) is None:
-        reason = f"{event['object_type']} {event['object_id']} belongs to no device or VM"
     if reason:
         _count_ignored(runtime.store, reason)
         return jsonify(ignored=reason), 202

@@ -51,11 +51,14 @@ def _ref_id(value: Any) -> int | None:
 
 
 def ignore_reason(event: dict[str, Any]) -> str | None:
-    """Why the web edge acknowledges ``event`` without queueing it, or None to queue it."""
+    """Why ``event`` needs no work (the web edge acknowledges it without queueing), or None.
+    When None, :func:`event_target` names the event's host."""
     if event["event"].startswith("job_"):
         return f"{event['event']} events are not about hosts"
     if event["object_type"] not in HANDLED_OBJECT_TYPES:
         return f"object type {event['object_type']} is not handled"
+    if event_target(event) is None:
+        return f"{event['object_type']} {event['object_id']} belongs to no device or VM"
     return None
 
 
@@ -94,8 +97,6 @@ def translate(event: dict[str, Any], settings: dict[str, Any]) -> Decision:
         return Decision(IGNORE, None, reason)
     kind, action = event["object_type"], event["event"]
     target = event_target(event)
-    if target is None:
-        return Decision(IGNORE, None, f"{kind} {event['object_id']} belongs to no device or VM")
     if kind in (DEVICE, VM):
         if action == "deleted":
             return Decision(DELETE, target, f"{kind} deleted in NetBox")
@@ -111,6 +112,5 @@ def translate(event: dict[str, Any], settings: dict[str, Any]) -> Decision:
 
 
 def handle_event_targets(event: dict[str, Any]) -> list[str]:
-    """The lock targets of an event job: its host, or none for an ignored event."""
-    target = event_target(event) if ignore_reason(event) is None else None
-    return [target] if target else []
+    """The targets of an event job: its host, or none for an ignored event."""
+    return [] if ignore_reason(event) else [event_target(event)]
