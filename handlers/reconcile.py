@@ -184,7 +184,6 @@ def _apply(
     settings: dict[str, Any],
     by_id: dict[str, Any],
 ) -> int:
-    conn = job.conn
     create_targets = [d.target for d, _ in plan.create]
     hostids = _batched(
         zbx,
@@ -198,15 +197,7 @@ def _apply(
         for (desired, mapping_id), hostid in zip(plan.create, hostids, strict=True):
             if hostid is None:
                 continue
-            hosts_store.save_host_config(
-                conn,
-                target=desired.target,
-                hostid=hostid,
-                host=desired.host,
-                name=desired.name,
-                mapping_id=mapping_id,
-                last_diff=None,
-            )
+            _save(job, desired, hostid, mapping_id)
             job.log(
                 "info",
                 f"{desired.target}: created host {desired.host!r} ({hostid})",
@@ -223,31 +214,16 @@ def _apply(
         ):
             if hostid is None:
                 continue
-            hosts_store.save_host_config(
-                conn,
-                target=desired.target,
-                hostid=actual.hostid,
-                host=desired.host,
-                name=desired.name,
-                mapping_id=mapping_id,
-                last_diff=_jsonable(changes),
-            )
+            changed = _jsonable(changes)
+            _save(job, desired, actual.hostid, mapping_id, changed)
             job.log(
                 "info",
                 f"{desired.target}: updated {', '.join(sorted(changes))}",
                 target=desired.target,
-                data={"hostid": actual.hostid, "changes": _jsonable(changes)},
+                data={"hostid": actual.hostid, "changes": changed},
             )
         for desired, actual, mapping_id in plan.in_step:
-            hosts_store.save_host_config(
-                conn,
-                target=desired.target,
-                hostid=actual.hostid,
-                host=desired.host,
-                name=desired.name,
-                mapping_id=mapping_id,
-                last_diff=None,
-            )
+            _save(job, desired, actual.hostid, mapping_id)
         _delete(job, zbx, plan, ids, settings, by_id)
     except Exception as exc:
         # Compensation: hosts this run created must not outlive its rolled-back records.
@@ -261,6 +237,25 @@ def _apply(
             data={"removed_hostids": made},
         ) from exc
     return len(made)
+
+
+def _save(
+    job: Job,
+    desired: DesiredHost,
+    hostid: str,
+    mapping_id: int | None,
+    changes: dict[str, Any] | None = None,
+) -> None:
+    """Record the host config of a target the run brought in line."""
+    hosts_store.save_host_config(
+        job.conn,
+        target=desired.target,
+        hostid=hostid,
+        host=desired.host,
+        name=desired.name,
+        mapping_id=mapping_id,
+        last_diff=changes,
+    )
 
 
 def _delete(
