@@ -62,10 +62,6 @@ def dirty_ages_ms(conn: psycopg.Connection) -> tuple[float, float] | None:
     return None if row["quiet"] is None else (float(row["quiet"]), float(row["waited"]))
 
 
-def dirty_count(conn: psycopg.Connection) -> int:
-    return conn.execute("SELECT count(*) AS n FROM dirty_targets").fetchone()["n"]
-
-
 def load_mappings(conn: psycopg.Connection) -> list[dict[str, Any]]:
     return conn.execute("SELECT * FROM mappings ORDER BY id").fetchall()
 
