@@ -14,7 +14,7 @@ from marshmallow import ValidationError
 from consumer.config import Config, ConfigError, load_config
 from handlers import hosts_store, records
 from handlers.desired import INTERFACE_TYPES
-from handlers.netbox import HOST_KINDS
+from handlers.netbox import HOST_KINDS, parse_target
 from handlers.settings_store import SettingsError, read_settings, update_settings
 from handlers.store import Store, migrate
 from schemas.settings import SECRET_FIELDS, format_errors, parse_setting_value
@@ -52,32 +52,180 @@ def migrate_cmd(ctx: click.Context) -> None:
     click.echo(f"applied: {', '.join(applied)}" if applied else "database is up to date")
 
 
-@cli.command("ping")
-@click.option("--wait", default=30.0, show_default=True, help="Seconds to wait for the worker.")
-@click.pass_context
-def ping_cmd(ctx: click.Context, wait: float) -> None:
-    """Send a ping job through RabbitMQ and wait until a worker has run it."""
+def _send_and_wait(ctx: click.Context, actor_name: str, *args: Any, wait: float, **kwargs: Any):
+    """Send a job through RabbitMQ and wait for a worker to finish it; the job row, or None
+    when ``wait`` is 0."""
     from consumer.wiring import setup
 
     runtime = setup(_config(ctx))
     ctx.call_on_close(runtime.store.close)
-    from handlers.actors import ping
-
-    message = ping.send("nzc ping")
+    message = runtime.broker.get_actor(actor_name).send(*args, **kwargs)
+    if wait <= 0:
+        click.echo(f"job {message.message_id} queued; `nzc jobs show {message.message_id}`")
+        return None
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
         with runtime.store.connection() as conn:
             job = records.get_job(conn, message.message_id)
         if job and job["status"] in ("succeeded", "failed", "dead"):
-            click.echo(f"job {job['id']} {job['status']} in {job['duration_ms']:.1f} ms")
-            if job["status"] != "succeeded":
-                sys.exit(1)
-            return
+            return job
         time.sleep(0.1)
     raise click.ClickException(
-        f"job {message.message_id} not processed within {wait:g}s: is a worker running "
-        "(`make run`, or `dramatiq handlers.worker`)?"
+        f"job {message.message_id} not finished within {wait:g}s: is a worker running "
+        "(`make run`, or `dramatiq handlers.worker`)? `nzc jobs show "
+        f"{message.message_id}` tells once it ran"
     )
+
+
+def _report(job: dict[str, Any] | None) -> None:
+    """Print a finished host job: its result, or its error (exit status 1)."""
+    if job is None:
+        return
+    if job["status"] == "succeeded":
+        click.echo(_dump(job["result"]))
+        return
+    click.echo(f"{job['actor']} {job['status']}: {job['error']}", err=True)
+    click.echo(f"details: nzc jobs show {job['id']}", err=True)
+    sys.exit(1)
+
+
+def _targets(values: tuple[str, ...]) -> list[str]:
+    try:
+        return [parse_target(v) for v in values]
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="TARGET") from None
+
+
+WAIT = click.option(
+    "--wait",
+    default=60.0,
+    show_default=True,
+    help="Seconds to wait for a worker to run the job; 0 queues it and returns.",
+)
+
+
+@cli.command("ping")
+@click.option("--wait", default=30.0, show_default=True, help="Seconds to wait for the worker.")
+@click.pass_context
+def ping_cmd(ctx: click.Context, wait: float) -> None:
+    """Send a ping job through RabbitMQ and wait until a worker has run it."""
+    job = _send_and_wait(ctx, "ping", "nzc ping", wait=wait)
+    click.echo(f"job {job['id']} {job['status']} in {job['duration_ms']:.1f} ms")
+    if job["status"] != "succeeded":
+        sys.exit(1)
+
+
+@cli.group("provision")
+def provision_group() -> None:
+    """Create a device's or VM's Zabbix host with the interface type you choose (kept over
+    the mapping's)."""
+
+
+@provision_group.command("agent")
+@click.argument("target")
+@WAIT
+@click.pass_context
+def provision_agent_cmd(ctx: click.Context, target: str, wait: float) -> None:
+    """ProvisionAgent for TARGET (e.g. dcim.device:42): a Zabbix agent interface."""
+    (target,) = _targets((target,))
+    _report(_send_and_wait(ctx, "provision_agent", target, wait=wait))
+
+
+@provision_group.command("snmp")
+@click.argument("target")
+@click.option(
+    "--version",
+    "snmp_version",
+    type=click.Choice(["v1", "v2c", "v3"]),
+    default="v2c",
+    show_default=True,
+    help="SNMP version; community, v3 credentials and port come from the settings.",
+)
+@WAIT
+@click.pass_context
+def provision_snmp_cmd(ctx: click.Context, target: str, snmp_version: str, wait: float) -> None:
+    """ProvisionSNMP for TARGET (e.g. dcim.device:42): an SNMP interface."""
+    (target,) = _targets((target,))
+    _report(_send_and_wait(ctx, "provision_snmp", target, f"snmp{snmp_version}", wait=wait))
+
+
+@cli.command("validate")
+@click.argument("targets", nargs=-1)
+@click.option("--all", "every", is_flag=True, help="Every target that has a host config.")
+@WAIT
+@click.pass_context
+def validate_cmd(ctx: click.Context, targets: tuple[str, ...], every: bool, wait: float) -> None:
+    """ValidateHost: list how Zabbix differs from NetBox and the host configs (exit 1 when
+    it does). Writes nothing."""
+    chosen = _targets(targets)
+    if every:
+        with _store(ctx).connection() as conn:
+            chosen += hosts_store.host_config_targets(conn)
+    if not chosen:
+        raise click.UsageError("name targets (e.g. dcim.device:42), or give --all")
+    job = _send_and_wait(ctx, "validate_host", sorted(set(chosen)), wait=wait)
+    if job and job["status"] == "succeeded":
+        click.echo(f"{job['result']['validated']} host(s) in step with NetBox")
+        return
+    _report(job)
+
+
+@cli.group("hosts")
+def hosts_group() -> None:
+    """Host configs, and the host jobs run by hand."""
+
+
+@hosts_group.command("list")
+@click.pass_context
+def hosts_list(ctx: click.Context) -> None:
+    """Every host config: NetBox target, Zabbix hostid and names."""
+    with _store(ctx).connection() as conn:
+        rows = hosts_store.load_host_configs(conn, hosts_store.host_config_targets(conn))
+    click.echo(f"{'TARGET':40} {'HOSTID':>8}  {'IN SYNC':7}  HOST")
+    for row in rows.values():
+        click.echo(
+            f"{row['target']:40} {row['hostid'] or '-':>8}  {str(row['in_sync']).lower():7}  "
+            f"{row['host']}"
+        )
+
+
+def _host_job(name: str, actor_name: str, doc: str) -> None:
+    @hosts_group.command(name, help=doc)
+    @click.argument("target")
+    @WAIT
+    @click.pass_context
+    def command(ctx: click.Context, target: str, wait: float) -> None:
+        (target,) = _targets((target,))
+        _report(_send_and_wait(ctx, actor_name, target, wait=wait))
+
+
+_host_job("create", "create_zabbix_host", "CreateZabbixHost for TARGET (adopts our own host).")
+_host_job("update", "update_zabbix_host", "UpdateZabbixHost for TARGET (no write if in step).")
+_host_job(
+    "add-interfaces", "create_zabbix_interface", "CreateZabbixInterface: add missing interfaces."
+)
+_host_job(
+    "update-interfaces",
+    "update_zabbix_interface",
+    "UpdateZabbixInterface: bring existing interfaces in line.",
+)
+
+
+@hosts_group.command("delete")
+@click.argument("target")
+@click.option(
+    "--mode",
+    type=click.Choice(["soft", "hard"]),
+    help="soft: archive (suffix, graveyard group, disabled); hard: host.delete. "
+    "Default: the delete_mode setting.",
+)
+@WAIT
+@click.pass_context
+def hosts_delete(ctx: click.Context, target: str, mode: str | None, wait: float) -> None:
+    """DeleteZabbixHost for TARGET. If the object is still in NetBox, its next change
+    creates the host again."""
+    (target,) = _targets((target,))
+    _report(_send_and_wait(ctx, "delete_zabbix_host", target, mode, wait=wait))
 
 
 @cli.group("settings")

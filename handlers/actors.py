@@ -6,11 +6,11 @@ import dramatiq
 from periodiq import cron
 
 from consumer.broker import QUEUE_EVENTS, QUEUE_HOSTS, QUEUE_SYSTEM
-from handlers import hosts_store, records
+from handlers import host_jobs, hosts_store, records
 from handlers.context import get_runtime
 from handlers.reconcile import DEFAULT_BATCH
 from handlers.reconcile import reconcile as reconcile_batch
-from handlers.runner import Job, atomic_job
+from handlers.runner import Job, Refused, atomic_job
 from handlers.settings_store import read_settings
 from handlers.translate import IGNORE, handle_event_targets, translate
 
@@ -79,5 +79,90 @@ def reconcile(job: Job, batch: int = DEFAULT_BATCH) -> dict:
     return result
 
 
+# Host jobs run by hand (nzc provision / validate / hosts). Refused means retrying cannot
+# help (a misconfiguration, differences found): straight to the dead-letter queue, to be
+# replayed once fixed; anything else (Zabbix or NetBox unreachable) is retried.
+def _target(target: str, *_args: object, **_kwargs: object) -> list[str]:
+    return [target]
+
+
+def _targets(targets: list[str]) -> list[str]:
+    return list(targets)
+
+
+HOST_JOB = {"queue_name": QUEUE_HOSTS, "throws": (Refused,), "job_targets": _target}
+
+
+@dramatiq.actor(**HOST_JOB)
+@atomic_job(_target)
+def provision_agent(job: Job, target: str) -> dict:
+    """ProvisionAgent: the host with a Zabbix agent interface, kept over the mapping's."""
+    rt = get_runtime()
+    return host_jobs.provision(job, rt.zabbix, rt.netbox, target, ["agent"])
+
+
+@dramatiq.actor(**HOST_JOB)
+@atomic_job(_target)
+def provision_snmp(job: Job, target: str, version: str = "snmpv2c") -> dict:
+    """ProvisionSNMP: the host with an SNMP (``snmpv1``, ``snmpv2c``, ``snmpv3``) interface."""
+    rt = get_runtime()
+    return host_jobs.provision(job, rt.zabbix, rt.netbox, target, [version])
+
+
+@dramatiq.actor(**HOST_JOB)
+@atomic_job(_target)
+def create_zabbix_host(job: Job, target: str) -> dict:
+    rt = get_runtime()
+    return host_jobs.create_host(job, rt.zabbix, rt.netbox, target)
+
+
+@dramatiq.actor(**HOST_JOB)
+@atomic_job(_target)
+def update_zabbix_host(job: Job, target: str) -> dict:
+    rt = get_runtime()
+    return host_jobs.update_host(job, rt.zabbix, rt.netbox, target)
+
+
+@dramatiq.actor(**HOST_JOB)
+@atomic_job(_target)
+def delete_zabbix_host(job: Job, target: str, mode: str | None = None) -> dict:
+    return host_jobs.delete_host(job, get_runtime().zabbix, target, mode)
+
+
+@dramatiq.actor(**HOST_JOB)
+@atomic_job(_target)
+def create_zabbix_interface(job: Job, target: str) -> dict:
+    rt = get_runtime()
+    return host_jobs.create_interfaces(job, rt.zabbix, rt.netbox, target)
+
+
+@dramatiq.actor(**HOST_JOB)
+@atomic_job(_target)
+def update_zabbix_interface(job: Job, target: str) -> dict:
+    rt = get_runtime()
+    return host_jobs.update_interfaces(job, rt.zabbix, rt.netbox, target)
+
+
+@dramatiq.actor(**{**HOST_JOB, "job_targets": _targets})
+@atomic_job(_targets)
+def validate_host(job: Job, targets: list[str]) -> dict:
+    """ValidateHost: fails, listing every difference, when Zabbix is not what NetBox says."""
+    rt = get_runtime()
+    return host_jobs.validate(job, rt.zabbix, rt.netbox, targets)
+
+
 #: Every actor, for binding to the process's broker (consumer.broker.bind_actors).
-ACTORS: list[dramatiq.Actor] = [ping, purge_event_log, handle_event, reconcile]
+ACTORS: list[dramatiq.Actor] = [
+    ping,
+    purge_event_log,
+    handle_event,
+    reconcile,
+    provision_agent,
+    provision_snmp,
+    create_zabbix_host,
+    update_zabbix_host,
+    delete_zabbix_host,
+    create_zabbix_interface,
+    update_zabbix_interface,
+    validate_host,
+]

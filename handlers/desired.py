@@ -185,8 +185,12 @@ def build_desired(
     ips: list[dict[str, Any]],
     mapping: dict[str, Any] | None,
     settings: dict[str, Any],
+    provisioned: list[str] | None = None,
 ) -> DesiredHost:
-    """The host ``obj`` should be. Raises :class:`NotMonitorable` with the reason."""
+    """The host ``obj`` should be. Raises :class:`NotMonitorable` with the reason.
+
+    Interface types come from the object's override, else those chosen by hand
+    (``provisioned``, from ``nzc provision``), else the mapping."""
     if mapping is None:
         raise NotMonitorable(
             "no mapping matches it and there is no default mapping (nzc mappings add)"
@@ -200,7 +204,7 @@ def build_desired(
         raise NotMonitorable(f"its status {status!r} is neither monitored nor disabling")
     ip, dns = _address(obj, ips)
     over = overrides(obj)
-    kinds = over.get("interface_type") or mapping["interface_types"] or ["agent"]
+    kinds = over.get("interface_type") or provisioned or mapping["interface_types"] or ["agent"]
     kinds = [kinds] if isinstance(kinds, str) else list(kinds)
     unknown = [k for k in kinds if k not in INTERFACE_TYPES]
     if unknown:
@@ -271,7 +275,8 @@ class ActualHost:
     description: str
 
 
-def _iface_key(iface: dict[str, Any]) -> tuple:
+def interface_key(iface: dict[str, Any]) -> tuple:
+    """What makes two interfaces the same for us (ids and the ``main`` flag aside)."""
     details = {k: str(v) for k, v in (iface.get("details") or {}).items() if k != "max_repetitions"}
     return (
         int(iface["type"]),
@@ -299,7 +304,9 @@ def diff(desired: DesiredHost, actual: ActualHost, settings: dict[str, Any]) -> 
     if set(desired.templates) != set(actual.templates):
         changes["templates"] = desired.templates
         changes["templates_clear"] = tuple(sorted(set(actual.templates) - set(desired.templates)))
-    if sorted(map(_iface_key, desired.interfaces)) != sorted(map(_iface_key, actual.interfaces)):
+    if sorted(map(interface_key, desired.interfaces)) != sorted(
+        map(interface_key, actual.interfaces)
+    ):
         changes["interfaces"] = desired.interfaces
     foreign_tags = tuple(t for t in actual.tags if not _owned_tag(t[0], settings))
     if set(desired.tags) | set(foreign_tags) != set(actual.tags):
@@ -312,3 +319,83 @@ def diff(desired: DesiredHost, actual: ActualHost, settings: dict[str, Any]) -> 
     ):
         changes["inventory"] = desired.inventory
     return changes
+
+
+def interface_kind(iface: dict[str, Any]) -> str:
+    """``agent``, ``snmpv1``, ``snmpv2c``, ``snmpv3`` (or ``type N``) of a Zabbix interface."""
+    if int(iface["type"]) == 1:
+        return "agent"
+    if int(iface["type"]) == 2:
+        version = str((iface.get("details") or {}).get("version", ""))
+        return {"1": "snmpv1", "2": "snmpv2c", "3": "snmpv3"}.get(version, "snmp")
+    return f"type {iface['type']}"
+
+
+def _show_interface(iface: dict[str, Any]) -> str:
+    where = iface.get("ip") if int(iface.get("useip", 1)) else iface.get("dns")
+    return f"{interface_kind(iface)} {where}:{iface.get('port')}"
+
+
+def _missing_extra(what: str, wanted: set, present: set) -> list[str]:
+    out = []
+    if missing := sorted(wanted - present):
+        out.append(f"{what} missing in Zabbix: {', '.join(map(str, missing))}")
+    if extra := sorted(present - wanted):
+        out.append(f"{what} in Zabbix that NetBox does not want: {', '.join(map(str, extra))}")
+    return out
+
+
+def describe_differences(
+    desired: DesiredHost, actual: ActualHost, changes: dict[str, Any], settings: dict[str, Any]
+) -> list[str]:
+    """``changes`` (from :func:`diff`) as sentences an operator can act on."""
+    out: list[str] = []
+    labels = {
+        "host": "technical name",
+        "name": "visible name",
+        "description": "description",
+        "inventory_mode": "inventory mode",
+        "proxy": "proxy",
+        "proxy_group": "proxy group",
+    }
+    for key, label in labels.items():
+        if key in changes:
+            out.append(
+                f"{label}: Zabbix has {getattr(actual, key)!r}, NetBox wants "
+                f"{getattr(desired, key)!r}"
+            )
+    if "status" in changes:
+        words = {0: "enabled", 1: "disabled"}
+        out.append(
+            f"status: Zabbix has it {words.get(actual.status, actual.status)}, NetBox wants "
+            f"it {words.get(desired.status, desired.status)}"
+        )
+    if "groups" in changes:
+        out += _missing_extra("host groups", set(desired.groups), set(actual.groups))
+    if "templates" in changes:
+        out += _missing_extra("templates", set(desired.templates), set(actual.templates))
+    if "interfaces" in changes:
+        out.append(
+            "interfaces: Zabbix has "
+            + (", ".join(map(_show_interface, actual.interfaces)) or "none")
+            + "; NetBox wants "
+            + ", ".join(map(_show_interface, desired.interfaces))
+        )
+    if "tags" in changes:
+        owned = {t for t in actual.tags if _owned_tag(t[0], settings)}
+        out += _missing_extra(
+            "tags", {f"{k}={v}" for k, v in desired.tags}, {f"{k}={v}" for k, v in owned}
+        )
+    if "macros" in changes:
+        owned = {m for m in actual.macros if m[0].startswith(MACRO_PREFIX)}
+        out += _missing_extra(
+            "macros", {f"{k}={v}" for k, v in desired.macros}, {f"{k}={v}" for k, v in owned}
+        )
+    if "inventory" in changes:
+        for key, value in sorted(desired.inventory.items()):
+            if actual.inventory.get(key, "") != value:
+                out.append(
+                    f"inventory {key}: Zabbix has {actual.inventory.get(key, '')!r}, "
+                    f"NetBox wants {value!r}"
+                )
+    return out

@@ -14,6 +14,26 @@ HOST_KINDS = {
     "virtualization.virtualmachine": (("virtualization", "virtual_machines"), "virtual_machine_id"),
 }
 
+#: Short forms an operator may type for a target's object type.
+TARGET_ALIASES = {
+    "device": "dcim.device",
+    "vm": "virtualization.virtualmachine",
+    "virtualmachine": "virtualization.virtualmachine",
+}
+
+
+def parse_target(text: str) -> str:
+    """``dcim.device:42`` (or ``device:42``, ``vm:7``) as a canonical target; ValueError with
+    what to type instead."""
+    kind, _, object_id = text.strip().partition(":")
+    kind = TARGET_ALIASES.get(kind, kind)
+    if kind not in HOST_KINDS or not object_id.isdigit():
+        raise ValueError(
+            f"{text!r} is not a target: write OBJECT_TYPE:ID, e.g. dcim.device:42 or "
+            "virtualization.virtualmachine:7 (short: device:42, vm:7)"
+        )
+    return f"{kind}:{int(object_id)}"
+
 
 class NetBoxGateway:
     """Reads NetBox. An object missing from the answer is gone (deleted in NetBox).

@@ -46,14 +46,23 @@ DEFAULT_BATCH = 200
 
 @dataclass
 class Plan:
-    """What a run will do, per target."""
+    """What a run will do, per target, and what it read to decide."""
 
+    settings: dict[str, Any]
+    configs: dict[str, dict[str, Any]]
+    ids: Ids = field(default_factory=Ids)
+    #: Zabbix hosts read for the batch, by hostid.
+    by_id: dict[str, Any] = field(default_factory=dict)
+    #: Interface types chosen by hand for this run (``nzc provision``), by target.
+    provisioned: dict[str, list[str]] = field(default_factory=dict)
     create: list[tuple[DesiredHost, int | None]] = field(default_factory=list)
     update: list[tuple[DesiredHost, Any, dict[str, Any], int | None]] = field(default_factory=list)
     delete: list[dict[str, Any]] = field(default_factory=list)
     in_step: list[tuple[DesiredHost, Any, int | None]] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
     failed: dict[str, str] = field(default_factory=dict)
+    #: Things worth telling an operator that do not stop the run, by target.
+    notes: dict[str, str] = field(default_factory=dict)
 
 
 def _split(target: str) -> tuple[str, int]:
@@ -70,22 +79,60 @@ def reconcile(
     if not claimed:
         return {"claimed": 0}
     job.lock(list(claimed))
+    plan = plan_targets(conn, zbx, netbox, list(claimed))
+    created = apply_plan(job, zbx, plan)
+    hosts_store.clear_dirty(conn, claimed)
+    return {"claimed": len(claimed), **summary(job, plan, created)}
+
+
+def summary(job: Job, plan: Plan, created: int) -> dict[str, Any]:
+    """Log what was skipped or refused, per target, and count the outcomes."""
+    for target, reason in plan.skipped.items():
+        job.log("info", f"{target}: {reason}", target=target)
+    for target, error in plan.failed.items():
+        job.log("error", f"{target}: {error}", target=target)
+    for target, note in plan.notes.items():
+        job.log("warning", f"{target}: {note}", target=target)
+    return {
+        "created": created,
+        "updated": len(plan.update),
+        "deleted": len(plan.delete),
+        "in_step": len(plan.in_step),
+        "skipped": len(plan.skipped),
+        "failed": len(plan.failed),
+    }
+
+
+def plan_targets(
+    conn: Any,
+    zbx: ZabbixGateway,
+    netbox: Any,
+    targets: list[str],
+    provisioned: dict[str, list[str]] | None = None,
+    *,
+    create_groups: bool = True,
+) -> Plan:
+    """Read ``targets`` from NetBox (one request per kind) and Zabbix (one ``host.get`` per
+    lookup) and decide, per target: create, update, delete, nothing, or why not. With
+    ``create_groups`` false, nothing is written (missing host groups stay missing)."""
     settings = read_settings(conn)
     mappings = hosts_store.load_mappings(conn)
-    configs = hosts_store.load_host_configs(conn, list(claimed))
+    plan = Plan(
+        settings, hosts_store.load_host_configs(conn, targets), provisioned=provisioned or {}
+    )
+    configs = plan.configs
 
     found: dict[str, dict[str, Any]] = {}
     by_kind: dict[str, list[int]] = {}
-    for target in claimed:
+    for target in targets:
         kind, object_id = _split(target)
         by_kind.setdefault(kind, []).append(object_id)
     for kind, ids in by_kind.items():
         for object_id, entry in netbox.fetch_hosts(kind, ids).items():
             found[f"{kind}:{object_id}"] = entry
 
-    plan = Plan()
     wanted: dict[str, tuple[DesiredHost, int | None]] = {}
-    for target in sorted(claimed):
+    for target in sorted(targets):
         entry = found.get(target)
         config = configs.get(target)
         if entry is None or status_of(entry["obj"]) in settings["removed_statuses"]:
@@ -96,15 +143,21 @@ def reconcile(
             continue
         kind, _ = _split(target)
         mapping = select_mapping(entry["obj"], kind, mappings)
+        chosen = plan.provisioned.get(target) or (config or {}).get("interface_types")
         try:
-            desired = build_desired(target, entry["obj"], entry["ips"], mapping, settings)
+            desired = build_desired(
+                target, entry["obj"], entry["ips"], mapping, settings, provisioned=chosen
+            )
         except NotMonitorable as exc:
             plan.skipped[target] = f"not monitored: {exc}"
             continue
         wanted[target] = (desired, mapping["id"] if mapping else None)
 
-    ids, problems = resolve(
-        zbx, [d for d, _ in wanted.values()], extra_groups=(settings["graveyard_group"],)
+    plan.ids, problems = resolve(
+        zbx,
+        [d for d, _ in wanted.values()],
+        extra_groups=(settings["graveyard_group"],),
+        create_groups=create_groups,
     )
     for target, problem in problems.items():
         plan.failed[target] = problem
@@ -114,13 +167,18 @@ def reconcile(
         hostids=[c["hostid"] for c in configs.values() if c["hostid"]],
         names=[d.host for d, _ in wanted.values()],
     )
-    by_id = {h["hostid"]: h for h in existing}
+    plan.by_id = {h["hostid"]: h for h in existing}
     by_name = {h["host"]: h for h in existing}
     owner_tag = f"{settings['tag_prefix']}{OWNER_TAG}"
     for target, (desired, mapping_id) in wanted.items():
         config = configs.get(target)
-        raw = by_id.get(config["hostid"]) if config else None
+        raw = plan.by_id.get(config["hostid"]) if config else None
         if raw is None:
+            if config:
+                plan.notes[target] = (
+                    f"its host config names Zabbix host {config['hostid']}, which is gone "
+                    "(deleted by hand?)"
+                )
             raw = by_name.get(desired.host)
             if raw is not None and owner_of(raw, owner_tag) != target:
                 plan.failed[target] = (
@@ -132,28 +190,13 @@ def reconcile(
         if raw is None:
             plan.create.append((desired, mapping_id))
             continue
-        actual = actual_host(zbx, raw, ids)
+        actual = actual_host(zbx, raw, plan.ids)
         changes = diff(desired, actual, settings)
         if changes:
             plan.update.append((desired, actual, changes, mapping_id))
         else:
             plan.in_step.append((desired, actual, mapping_id))
-
-    created = _apply(job, zbx, plan, ids, settings, by_id)
-    hosts_store.clear_dirty(conn, claimed)
-    for target, reason in plan.skipped.items():
-        job.log("info", f"{target}: {reason}", target=target)
-    for target, error in plan.failed.items():
-        job.log("error", f"{target}: {error}", target=target)
-    return {
-        "claimed": len(claimed),
-        "created": created,
-        "updated": len(plan.update),
-        "deleted": len(plan.delete),
-        "in_step": len(plan.in_step),
-        "skipped": len(plan.skipped),
-        "failed": len(plan.failed),
-    }
+    return plan
 
 
 def _batched(
@@ -176,14 +219,11 @@ def _batched(
     return out
 
 
-def _apply(
-    job: Job,
-    zbx: ZabbixGateway,
-    plan: Plan,
-    ids: Ids,
-    settings: dict[str, Any],
-    by_id: dict[str, Any],
-) -> int:
+def apply_plan(job: Job, zbx: ZabbixGateway, plan: Plan) -> int:
+    """Write the plan to Zabbix with array calls and record host configs; returns the number
+    of hosts created. If anything fails after ``host.create``, the hosts this run created
+    are removed (compensation) and the job fails."""
+    ids = plan.ids
     create_targets = [d.target for d, _ in plan.create]
     hostids = _batched(
         zbx,
@@ -197,10 +237,10 @@ def _apply(
         for (desired, mapping_id), hostid in zip(plan.create, hostids, strict=True):
             if hostid is None:
                 continue
-            _save(job, desired, hostid, mapping_id)
+            _save(job, plan, desired, hostid, mapping_id)
             job.log(
                 "info",
-                f"{desired.target}: created host {desired.host!r} ({hostid})",
+                f"{desired.target}: CreateZabbixHost: created host {desired.host!r} ({hostid})",
                 target=desired.target,
                 data={"hostid": hostid},
             )
@@ -215,16 +255,16 @@ def _apply(
             if hostid is None:
                 continue
             changed = _jsonable(changes)
-            _save(job, desired, actual.hostid, mapping_id, changed)
+            _save(job, plan, desired, actual.hostid, mapping_id, changed)
             job.log(
                 "info",
-                f"{desired.target}: updated {', '.join(sorted(changes))}",
+                f"{desired.target}: UpdateZabbixHost: updated {', '.join(sorted(changes))}",
                 target=desired.target,
                 data={"hostid": actual.hostid, "changes": changed},
             )
         for desired, actual, mapping_id in plan.in_step:
-            _save(job, desired, actual.hostid, mapping_id)
-        _delete(job, zbx, plan, ids, settings, by_id)
+            _save(job, plan, desired, actual.hostid, mapping_id)
+        delete_hosts(job, zbx, plan)
     except Exception as exc:
         # Compensation: hosts this run created must not outlive its rolled-back records.
         if made:
@@ -241,6 +281,7 @@ def _apply(
 
 def _save(
     job: Job,
+    plan: Plan,
     desired: DesiredHost,
     hostid: str,
     mapping_id: int | None,
@@ -255,34 +296,32 @@ def _save(
         name=desired.name,
         mapping_id=mapping_id,
         last_diff=changes,
+        interface_types=plan.provisioned.get(desired.target),
     )
 
 
-def _delete(
-    job: Job,
-    zbx: ZabbixGateway,
-    plan: Plan,
-    ids: Ids,
-    settings: dict[str, Any],
-    by_id: dict[str, Any],
-) -> None:
+def delete_hosts(job: Job, zbx: ZabbixGateway, plan: Plan, mode: str | None = None) -> None:
+    """DeleteZabbixHost for every config in ``plan.delete``: soft (archive) or hard
+    (``host.delete``) per ``mode`` or the settings; either way the host config goes."""
+    settings, by_id = plan.settings, plan.by_id
+    mode = mode or settings["delete_mode"]
     present = [c for c in plan.delete if c["hostid"] in by_id]
     done: list[dict[str, Any]] = [c for c in plan.delete if c["hostid"] not in by_id]
-    if settings["delete_mode"] == "hard":
+    if mode == "hard":
         if present:
             zbx.call("host.delete", [c["hostid"] for c in present])
         done += present
     elif present:
-        payloads = _archive_payloads(zbx, present, ids, settings)
+        payloads = _archive_payloads(zbx, present, plan.ids, settings)
         hostids = _batched(zbx, "host.update", payloads, [c["target"] for c in present], plan)
         done += [c for c, h in zip(present, hostids, strict=True) if h]
     for config in done:
         hosts_store.delete_host_config(job.conn, config["target"])
         job.log(
             "info",
-            f"{config['target']}: deleted host ({settings['delete_mode']})",
+            f"{config['target']}: DeleteZabbixHost: deleted host {config['host']!r} ({mode})",
             target=config["target"],
-            data={"hostid": config["hostid"], "mode": settings["delete_mode"]},
+            data={"hostid": config["hostid"], "mode": mode},
         )
 
 

@@ -47,6 +47,12 @@ class JobError(Exception):
         self.post_data = post_data
 
 
+class Refused(JobError):
+    """The job cannot succeed as things stand (bad input, a misconfiguration, differences
+    found by a validation): retrying will not help, so actors list it in ``throws`` and the
+    message goes straight to the dead-letter queue, where it can be replayed once fixed."""
+
+
 class Job:
     """What a job function receives first: its transaction and its identity.
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from handlers.desired import ActualHost, DesiredHost
+from handlers.desired import ActualHost, DesiredHost, interface_key
 from handlers.zabbix import ZabbixGateway
 
 
@@ -27,10 +27,15 @@ class Ids:
 
 
 def resolve(
-    zbx: ZabbixGateway, wanted: list[DesiredHost], extra_groups: tuple[str, ...] = ()
-) -> Ids:
-    """Ids of every name the desired hosts use; missing host groups are created (one call).
-    A missing template, proxy or proxy group is an error that names it."""
+    zbx: ZabbixGateway,
+    wanted: list[DesiredHost],
+    extra_groups: tuple[str, ...] = (),
+    *,
+    create_groups: bool = True,
+) -> tuple[Ids, dict[str, str]]:
+    """Ids of every name the desired hosts use, and the problems per target: a missing
+    template, proxy or proxy group is named. Missing host groups are created (one call)
+    unless ``create_groups`` is false."""
     dialect = zbx.dialect
     groups = sorted({g for d in wanted for g in d.groups} | set(extra_groups))
     templates = sorted({t for d in wanted for t in d.templates})
@@ -41,7 +46,7 @@ def resolve(
         )
         ids.groups = {g["name"]: g["groupid"] for g in found}
         missing = [g for g in groups if g not in ids.groups]
-        if missing:
+        if missing and create_groups:
             created = zbx.call("hostgroup.create", [{"name": g} for g in missing])
             ids.groups.update(zip(missing, created["groupids"], strict=True))
     if templates:
@@ -142,9 +147,11 @@ def owner_of(raw: dict[str, Any], owner_tag: str) -> str | None:
 def _interfaces(
     desired: tuple[dict[str, Any], ...], existing: tuple[dict[str, Any], ...]
 ) -> list[dict[str, Any]]:
-    """Desired interfaces, each keeping the id of an existing one of its type (an in-place
-    update keeps the items that use it)."""
-    free = {}
+    """Desired interfaces, each keeping the id of an existing one: of its type first, then
+    any left over. Updating in place keeps the items that use the interface; Zabbix refuses
+    to delete an interface items are linked to (e.g. ICMP checks on an agent interface when
+    the host switches to SNMP)."""
+    free: dict[int, list[str]] = {}
     for iface in existing:
         free.setdefault(int(iface["type"]), []).append(iface["interfaceid"])
     out = []
@@ -154,6 +161,38 @@ def _interfaces(
             item["interfaceid"] = free[iface["type"]].pop(0)
         out.append(item)
     return out
+
+
+#: Item types that work through any interface (simple, external, SSH, telnet checks, HTTP
+#: agent), so they can move to a new interface when the host switches interface type.
+MOVABLE_ITEM_TYPES = {"3", "10", "13", "14", "19"}
+
+
+def _switch_interfaces(
+    zbx: ZabbixGateway, actual: ActualHost, items: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Zabbix refuses to drop an interface that items use (ICMP checks on the agent
+    interface of a host switching to SNMP). So, when a type goes: create the new interfaces,
+    move the items that can use any interface onto the new main one, and return ``items``
+    all with ids, so the host.update that follows drops only interfaces no item uses."""
+    kept = {i["interfaceid"] for i in items if "interfaceid" in i}
+    dropped = [i["interfaceid"] for i in actual.interfaces if i["interfaceid"] not in kept]
+    new = [i for i in items if "interfaceid" not in i]
+    if not dropped or not new:
+        return items
+    created = zbx.call("hostinterface.create", [{"hostid": actual.hostid, **i} for i in new])
+    for item, interfaceid in zip(new, created["interfaceids"], strict=True):
+        item["interfaceid"] = interfaceid
+    target = next((i for i in new if int(i.get("main", 0)) == 1), new[0])["interfaceid"]
+    linked = zbx.call(
+        "item.get",
+        {"output": ["itemid", "type"], "hostids": [actual.hostid], "interfaceids": dropped},
+    )
+    movable = [{"itemid": i["itemid"], "interfaceid": target} for i in linked]
+    movable = [m for m, i in zip(movable, linked, strict=True) if i["type"] in MOVABLE_ITEM_TYPES]
+    if movable:
+        zbx.call("item.update", movable)
+    return items
 
 
 def create_payload(zbx: ZabbixGateway, d: DesiredHost, ids: Ids) -> dict[str, Any]:
@@ -197,7 +236,9 @@ def update_payload(
             )
             payload["templates_clear"] = [{"templateid": t["templateid"]} for t in found]
     if "interfaces" in changes:
-        payload["interfaces"] = _interfaces(d.interfaces, actual.interfaces)
+        payload["interfaces"] = _switch_interfaces(
+            zbx, actual, _interfaces(d.interfaces, actual.interfaces)
+        )
     if "tags" in changes:
         payload["tags"] = [{"tag": k, "value": v} for k, v in changes["tags"]]
     if "macros" in changes:
@@ -209,3 +250,19 @@ def update_payload(
             )
         )
     return payload
+
+
+def interface_changes(
+    d: DesiredHost, actual: ActualHost
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(``hostinterface.create`` objects for desired interfaces the host lacks,
+    ``hostinterface.update`` objects for existing ones that differ). Each desired interface
+    pairs with an existing one of its type, in order; unpaired existing ones are left."""
+    existing = {i["interfaceid"]: i for i in actual.interfaces}
+    create, update = [], []
+    for item in _interfaces(d.interfaces, actual.interfaces):
+        if "interfaceid" not in item:
+            create.append({"hostid": actual.hostid, **item})
+        elif interface_key(item) != interface_key(existing[item["interfaceid"]]):
+            update.append(item)
+    return create, update

@@ -10,6 +10,7 @@ from dramatiq.common import q_name
 from dramatiq.middleware import Middleware
 
 from handlers import records
+from handlers.runner import Refused
 from handlers.store import Store
 
 log = logging.getLogger(__name__)
@@ -59,9 +60,8 @@ class JobRecorder(Middleware):
         exception: BaseException | None = None,
     ) -> None:
         if exception is not None and message.failed:
-            self._dead(
-                message.message_id, "retries exhausted; the message is in the dead-letter queue"
-            )
+            why = "refused" if isinstance(exception, Refused) else "retries exhausted"
+            self._dead(message.message_id, f"{why}; the message is in the dead-letter queue")
 
     def after_skip_message(self, broker: dramatiq.Broker, message: dramatiq.Message) -> None:
         if message.failed:

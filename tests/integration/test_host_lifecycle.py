@@ -1,88 +1,28 @@
 """NetBox changes become Zabbix hosts: simulator webhooks through the real web edge,
 RabbitMQ and a worker, into real Zabbix 6.0 and 7.0."""
 
-import threading
 import time
 
 import pytest
-from werkzeug.serving import make_server
 
-from consumer.app import create_app
-from consumer.config import load_config
-from consumer.wiring import setup
-from handlers.context import set_runtime
-from tests.conftest import make_env, zabbix_token, zabbix_url
-from tests.netbox_sim import SimServer
+from tests.integration.zabbix_stack import host_get, one_host, tags, wait_for
 
 pytestmark = pytest.mark.integration
-TOKEN = "0123456789abcdef0123456789abcdef01234567"
 
 
-@pytest.fixture
-def stack(zabbix, zabbix_version, database_url, db, start_worker):
-    """Simulator -> web (real HTTP) -> RabbitMQ -> worker -> Zabbix ``zabbix_version``."""
-    for table in ("host_configs", "dirty_targets"):
-        db.execute(f"DELETE FROM {table}")
-    db.execute("UPDATE reconcile_state SET pending = false")
-    settings_before = db.execute("SELECT delete_mode FROM settings").fetchone()
-    sim = SimServer(token=TOKEN, webhook_secret="test-secret")
-    env = make_env(
-        database_url,
-        NZC_ZABBIX_URL=zabbix_url(zabbix_version),
-        NZC_ZABBIX_TOKEN=zabbix_token(zabbix_version),
-        NZC_NETBOX_URL=sim.url,
-        NZC_NETBOX_TOKEN=TOKEN,
+def reconcile_runs(db):
+    """Reconcile runs that claimed at least one target, so far."""
+    return db.execute(
+        "SELECT count(*) AS n FROM jobs WHERE actor = 'reconcile' AND status = 'succeeded'"
+        " AND (result->>'claimed')::int > 0"
+    ).fetchone()["n"]
+
+
+def agent_interfaceid(zabbix, hostid):
+    found = zabbix.call(
+        "hostinterface.get", {"hostids": [hostid], "output": ["interfaceid", "type"]}
     )
-    runtime = setup(load_config(env))
-    runtime.broker.flush_all()
-    web = make_server("127.0.0.1", 0, create_app(runtime=runtime, start_relay=False), threaded=True)
-    threading.Thread(target=web.serve_forever, daemon=True).start()
-    sim.sender.url = f"http://127.0.0.1:{web.server_port}/webhooks/netbox"
-    sim.start()
-    worker = start_worker(runtime.broker)
-    yield sim, runtime, zabbix
-    web.shutdown()
-    sim.stop()
-    worker.stop()
-    db.execute("UPDATE settings SET delete_mode = %s", [settings_before["delete_mode"]])
-    runtime.broker.flush_all()
-    runtime.broker.close()
-    runtime.store.close()
-    set_runtime(None)
-
-
-def host_get(zabbix, **filters):
-    params = {
-        "output": ["hostid", "host", "name", "status"],
-        "selectInterfaces": ["type", "ip", "dns", "port"],
-        "selectParentTemplates": ["host"],
-        "selectTags": ["tag", "value"],
-        "selectInventory": ["serialno_a", "vendor", "location"],
-        zabbix.dialect.group_select: ["name"],
-        "filter": filters,
-    }
-    return zabbix.call("host.get", params)
-
-
-def wait_for(predicate, what, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = predicate()
-        if last:
-            return last
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}; last: {last}")
-
-
-def one_host(zabbix, name):
-    """The host whose visible name is ``name``, or None."""
-    found = host_get(zabbix, name=[name])
-    return found[0] if found else None
-
-
-def tags(host):
-    return {(t["tag"], t["value"]) for t in host["tags"]}
+    return next(i["interfaceid"] for i in found if i["type"] == "1")
 
 
 def test_full_device_lifecycle(stack, zabbix_version, db):
@@ -112,11 +52,27 @@ def test_full_device_lifecycle(stack, zabbix_version, db):
         {"hostid": hostid, "tags": [*current["tags"], {"tag": "owner", "value": "noc"}]},
     )
 
-    ip_id = next(iter(sim.sim.objects["ipaddress"]))
-    sim.sim.update_ip(ip_id, address="10.0.10.99/24")
+    # An interface added in NetBox: the host is reconciled and nothing is written.
+    runs = reconcile_runs(db)
+    updates_before = runtime.zabbix.calls["host.update"]
+    eth1 = sim.sim.add_interface("device", dev, "eth1")
+    wait_for(lambda: reconcile_runs(db) > runs, "a reconcile run for the new interface")
+    assert runtime.zabbix.calls["host.update"] == updates_before
+
+    # Its IP address becomes the primary IP: the Zabbix interface follows, in place.
+    interfaceid = agent_interfaceid(zabbix, hostid)
+    new_ip = sim.sim.add_ip("device", eth1, "10.0.10.50/24", primary=True)
+    wait_for(
+        lambda: one_host(zabbix, "sw-core-01")["interfaces"][0]["ip"] == "10.0.10.50",
+        "the new primary IP",
+    )
+    assert agent_interfaceid(zabbix, hostid) == interfaceid
+
+    # The primary IP's address is edited.
+    sim.sim.update_ip(new_ip, address="10.0.10.99/24")
     wait_for(
         lambda: one_host(zabbix, "sw-core-01")["interfaces"][0]["ip"] == "10.0.10.99",
-        "the new primary IP",
+        "the edited primary IP",
     )
 
     sim.sim.update_device(dev, name="sw-core-01-ams")

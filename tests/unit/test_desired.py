@@ -10,11 +10,15 @@ from handlers.desired import (
     ActualHost,
     NotMonitorable,
     build_desired,
+    describe_differences,
     diff,
+    interface_kind,
     overrides,
     select_mapping,
     technical_name,
 )
+from handlers.netbox import parse_target
+from handlers.zabbix_hosts import interface_changes
 
 API = Path(__file__).parent.parent / "fixtures" / "api"
 SETTINGS = {
@@ -203,3 +207,67 @@ def test_changes_are_the_fields_that_differ(device, ips):
     assert set(changes) == {"name", "templates", "templates_clear", "tags", "interfaces"}
     assert changes["templates_clear"] == ("Old template",)
     assert ("owner", "noc") in changes["tags"] and ("netbox-site", "old") not in changes["tags"]
+
+
+def test_differences_are_told_as_sentences_an_operator_can_act_on(device, ips):
+    desired = build_desired("dcim.device:1", device, ips, mapping(), SETTINGS)
+    stale = actual_from(
+        desired,
+        name="old",
+        status=1,
+        templates=("Old template",),
+        tags=(("netbox-site", "old"), ("owner", "noc")),
+        interfaces=(
+            {"type": 1, "ip": "10.9.9.9", "dns": "", "useip": 1, "port": "10050", "details": []},
+        ),
+    )
+    told = describe_differences(desired, stale, diff(desired, stale, SETTINGS), SETTINGS)
+    assert f"visible name: Zabbix has 'old', NetBox wants {desired.name!r}" in told
+    assert "status: Zabbix has it disabled, NetBox wants it enabled" in told
+    assert "templates missing in Zabbix: ICMP Ping" in told
+    assert "templates in Zabbix that NetBox does not want: Old template" in told
+    assert "tags in Zabbix that NetBox does not want: netbox-site=old" in told
+    assert not any("owner" in line for line in told)  # a hand-added tag is not a difference
+    ip = desired.interfaces[0]["ip"]
+    assert f"interfaces: Zabbix has agent 10.9.9.9:10050; NetBox wants agent {ip}:10050" in told
+    assert describe_differences(desired, actual_from(desired), {}, SETTINGS) == []
+
+
+def test_interfaces_are_named_by_kind():
+    assert interface_kind({"type": "1"}) == "agent"
+    assert interface_kind({"type": 2, "details": {"version": "3"}}) == "snmpv3"
+    assert interface_kind({"type": 2, "details": {"version": 2}}) == "snmpv2c"
+    assert interface_kind({"type": "3"}) == "type 3"
+
+
+def test_interface_jobs_create_what_is_missing_and_update_only_what_differs(device, ips):
+    desired = build_desired(
+        "dcim.device:1", device, ips, mapping(interface_types=["agent", "snmpv2c"]), SETTINGS
+    )
+    agent = {**desired.interfaces[0], "interfaceid": "7", "port": "10099", "details": []}
+    create, update = interface_changes(desired, actual_from(desired, interfaces=(agent,)))
+    assert [(c["hostid"], c["type"]) for c in create] == [("10001", 2)]
+    assert [(u["interfaceid"], u["port"]) for u in update] == [("7", "10050")]
+    in_step = {**agent, "port": "10050"}
+    create, update = interface_changes(
+        desired, actual_from(desired, interfaces=(in_step, {**create[0], "interfaceid": "8"}))
+    )
+    assert (create, update) == ([], [])
+
+
+@pytest.mark.parametrize(
+    ("text", "target"),
+    [
+        ("dcim.device:42", "dcim.device:42"),
+        ("device:042", "dcim.device:42"),
+        ("vm:7", "virtualization.virtualmachine:7"),
+    ],
+)
+def test_targets_accept_the_object_type_or_a_short_form(text, target):
+    assert parse_target(text) == target
+
+
+@pytest.mark.parametrize("text", ["switch-42", "dcim.site:1", "device:", "device:x"])
+def test_a_bad_target_says_how_to_write_one(text):
+    with pytest.raises(ValueError, match="write OBJECT_TYPE:ID, e.g. dcim.device:42"):
+        parse_target(text)

@@ -1,0 +1,163 @@
+"""The host jobs run by hand (`nzc provision`, `nzc validate`, `nzc hosts ...`): the real
+CLI in its own process sends them through RabbitMQ to the worker, which acts on real
+Zabbix 6.0 and 7.0."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.integration.zabbix_stack import host_get, one_host, wait_for
+
+pytestmark = pytest.mark.integration
+NZC = str(Path(sys.executable).parent / "nzc")
+
+
+def nzc(stack, *args):
+    """Run the nzc command against the stack; (exit status, stdout, stderr)."""
+    done = subprocess.run(
+        [NZC, *args, "--wait", "60"],
+        env={**os.environ, **stack.env},
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+    return done.returncode, done.stdout, done.stderr
+
+
+def interfaces(zabbix, hostid):
+    found = zabbix.call(
+        "host.get",
+        {
+            "hostids": [hostid],
+            "output": ["hostid"],
+            "selectInterfaces": ["interfaceid", "type", "ip", "port", "details"],
+        },
+    )[0]["interfaces"]
+    return sorted(
+        (i["type"], i["ip"], i["port"], (i["details"] or {}).get("version", "")) for i in found
+    )
+
+
+def test_provision_snmp_validate_and_repair_by_hand(stack, db):
+    sim, runtime, zabbix = stack
+    dev = sim.sim.create_device("edge-01", ip="10.0.50.1/24", serial="S1")
+    target = f"dcim.device:{dev}"
+    host = wait_for(lambda: one_host(zabbix, "edge-01"), "the host from the webhooks")
+    hostid = host["hostid"]
+    assert interfaces(zabbix, hostid) == [("1", "10.0.50.1", "10050", "")]
+
+    # ProvisionSNMP switches the host to SNMP v3 and the choice outlives later changes.
+    code, out, err = nzc(stack, "provision", "snmp", f"device:{dev}", "--version", "v3")
+    assert code == 0, err
+    assert f'"hostid": "{hostid}"' in out
+    assert interfaces(zabbix, hostid) == [("2", "10.0.50.1", "161", "3")]
+    row = db.execute("SELECT interface_types FROM host_configs WHERE target = %s", [target])
+    assert row.fetchone()["interface_types"] == ["snmpv3"]
+    sim.sim.update_device(dev, name="edge-01-ams")
+    wait_for(lambda: one_host(zabbix, "edge-01-ams"), "the rename")
+    assert interfaces(zabbix, hostid) == [("2", "10.0.50.1", "161", "3")]
+
+    code, out, err = nzc(stack, "validate", target)
+    assert (code, out.strip()) == (0, "1 host(s) in step with NetBox"), err
+
+    # Someone edits the host in Zabbix: validation names each difference and fails.
+    writes_before = runtime.zabbix.calls["host.update"]
+    zabbix.call("host.update", {"hostid": hostid, "name": "hand-edited", "status": 1})
+    code, out, err = nzc(stack, "validate", "--all")
+    assert code == 1
+    assert f"1 of 1 hosts differ from NetBox:\n  {target}: visible name: Zabbix has " in err
+    assert "'hand-edited', NetBox wants 'edge-01-ams'" in err
+    assert "status: Zabbix has it disabled, NetBox wants it enabled" in err
+    assert runtime.zabbix.calls["host.update"] == writes_before  # validation wrote nothing
+    job = db.execute(
+        "SELECT status, error FROM jobs WHERE actor = 'validate_host' ORDER BY enqueued_at DESC"
+    ).fetchone()
+    assert job["status"] == "dead" and "visible name" in job["error"]  # refused, not retried
+
+    # UpdateZabbixHost repairs it with one write; run again, it writes nothing.
+    code, out, err = nzc(stack, "hosts", "update", target)
+    assert code == 0, err
+    assert runtime.zabbix.calls["host.update"] == writes_before + 1
+    assert one_host(zabbix, "edge-01-ams")["status"] == "0"
+    code, out, err = nzc(stack, "hosts", "update", target)
+    assert code == 0 and runtime.zabbix.calls["host.update"] == writes_before + 1
+
+
+def test_interface_jobs_add_missing_and_repair_existing_interfaces(stack, db):
+    sim, runtime, zabbix = stack
+    dev = sim.sim.create_device("edge-02", ip="10.0.51.1/24")
+    target = f"dcim.device:{dev}"
+    hostid = wait_for(lambda: one_host(zabbix, "edge-02"), "the host")["hostid"]
+
+    # The host config now wants an SNMP interface too (as a provision choice would say).
+    db.execute(
+        "UPDATE host_configs SET interface_types = '{agent,snmpv2c}' WHERE target = %s", [target]
+    )
+    code, out, err = nzc(stack, "hosts", "add-interfaces", target)
+    assert code == 0, err
+    assert '"created": 1' in out
+    assert interfaces(zabbix, hostid) == [
+        ("1", "10.0.51.1", "10050", ""),
+        ("2", "10.0.51.1", "161", "2"),
+    ]
+    code, out, err = nzc(stack, "hosts", "add-interfaces", target)
+    assert code == 0 and '"created": 0' in out, err
+
+    agent = next(
+        i
+        for i in zabbix.call(
+            "hostinterface.get", {"hostids": [hostid], "output": ["interfaceid", "type"]}
+        )
+        if i["type"] == "1"
+    )
+    zabbix.call("hostinterface.update", {"interfaceid": agent["interfaceid"], "port": "10099"})
+    code, out, err = nzc(stack, "hosts", "update-interfaces", target)
+    assert code == 0 and '"updated": 1' in out, err
+    assert ("1", "10.0.51.1", "10050", "") in interfaces(zabbix, hostid)
+    code, out, err = nzc(stack, "hosts", "update-interfaces", target)
+    assert code == 0 and '"updated": 0' in out, err
+
+
+def test_hand_jobs_refuse_clearly_and_delete_converges(stack, db):
+    sim, runtime, zabbix = stack
+    # No primary IP: the event path skips it, and provisioning by hand says why.
+    bare = sim.sim.create_device("no-ip-01")
+    code, out, err = nzc(stack, "provision", "agent", f"dcim.device:{bare}")
+    assert code == 1
+    assert "ProvisionAgent dcim.device:" in err and "no primary IP address" in err
+    assert one_host(zabbix, "no-ip-01") is None
+
+    code, out, err = nzc(stack, "provision", "agent", "switch-42")
+    assert code == 2 and "write OBJECT_TYPE:ID, e.g. dcim.device:42" in err
+
+    # A Zabbix host of the same name that is not ours is never adopted.
+    groupid = zabbix.call("hostgroup.get", {"output": ["groupid"], "limit": 1})[0]["groupid"]
+    zabbix.call(
+        "host.create", {"host": "legacy-01", zabbix.dialect.group_param: [{"groupid": groupid}]}
+    )
+    legacy = sim.sim.create_device("legacy-01", ip="10.0.52.1/24")
+    code, out, err = nzc(stack, "hosts", "create", f"dcim.device:{legacy}")
+    assert code == 1 and "is not ours" in err and "nzc import" in err
+    assert host_get(zabbix, host=["legacy-01"])[0]["tags"] == []
+
+    # Hard delete by hand; a second delete finds nothing to do and succeeds.
+    dev = sim.sim.create_device("edge-03", ip="10.0.53.1/24")
+    target = f"dcim.device:{dev}"
+    wait_for(lambda: one_host(zabbix, "edge-03"), "the host")
+    code, out, err = nzc(stack, "hosts", "delete", target, "--mode", "hard")
+    assert code == 0 and '"mode": "hard"' in out, err
+    assert one_host(zabbix, "edge-03") is None
+    row = db.execute("SELECT count(*) AS n FROM host_configs WHERE target = %s", [target])
+    assert row.fetchone()["n"] == 0
+    code, out, err = nzc(stack, "hosts", "delete", target)
+    assert code == 0 and '"deleted": false' in out, err
+
+    # CreateZabbixHost brings it back, with one host.create.
+    creates = runtime.zabbix.calls["host.create"]
+    code, out, err = nzc(stack, "hosts", "create", target)
+    assert code == 0, err
+    assert one_host(zabbix, "edge-03") is not None
+    assert runtime.zabbix.calls["host.create"] == creates + 1
