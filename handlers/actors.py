@@ -73,7 +73,7 @@ def reconcile(job: Job, batch: int = DEFAULT_BATCH) -> dict:
             job.after_commit(lambda: reconcile.send_with_options(delay=RECONCILE_COALESCE_MS))
             return {"deferred_ms": RECONCILE_COALESCE_MS}
         hosts_store.reconcile_started(conn)
-    result = reconcile_batch(job, runtime.zabbix, runtime.netbox, batch)
+    result = reconcile_batch(job, runtime.zabbix, runtime.netbox, runtime.store, batch)
     if result["claimed"] >= batch:
         job.after_commit(reconcile.send)
     return result

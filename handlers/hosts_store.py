@@ -18,27 +18,53 @@ def mark_dirty(conn: psycopg.Connection, target: str, reason: str, request_id: s
     )
 
 
-def claim_dirty(conn: psycopg.Connection, limit: int) -> dict[str, int]:
-    """Claim up to ``limit`` dirty targets (row locks, SKIP LOCKED: concurrent runs take
-    disjoint sets); returns target -> generation."""
+#: Seconds after which a claim is treated as abandoned (its worker died): longer than the
+#: reconcile actor's time limit (consumer.broker.TIME_LIMIT_MS), so a live run keeps it.
+CLAIM_LEASE_S = 900
+
+
+def claim_dirty(conn: psycopg.Connection, limit: int, job_id: str) -> dict[str, int]:
+    """Claim up to ``limit`` dirty targets for run ``job_id`` (SKIP LOCKED: concurrent runs
+    take disjoint sets); returns target -> generation. Call on its own connection, committed
+    at once: the lease, not a row lock, keeps other runs off, so events marking these
+    targets again do not wait for the run."""
     rows = conn.execute(
-        "SELECT target, generation FROM dirty_targets ORDER BY first_marked_at, target"
-        " LIMIT %s FOR UPDATE SKIP LOCKED",
-        [limit],
+        "UPDATE dirty_targets d SET claimed_by = %s, claimed_at = now()"
+        " FROM (SELECT target FROM dirty_targets"
+        "       WHERE claimed_by IS NULL OR claimed_at < now() - make_interval(secs => %s)"
+        "       ORDER BY first_marked_at, target LIMIT %s FOR UPDATE SKIP LOCKED) c"
+        " WHERE d.target = c.target RETURNING d.target, d.generation",
+        [job_id, CLAIM_LEASE_S, limit],
     ).fetchall()
     return {row["target"]: row["generation"] for row in rows}
 
 
-def clear_dirty(conn: psycopg.Connection, claimed: dict[str, int]) -> None:
-    """Un-mark the claimed targets that were not marked again meanwhile."""
-    for target, generation in claimed.items():
-        conn.execute(
-            "DELETE FROM dirty_targets WHERE target = %s AND generation = %s", [target, generation]
-        )
+def clear_dirty(conn: psycopg.Connection, claimed: dict[str, int], job_id: str) -> None:
+    """Un-mark the claimed targets that were not marked again meanwhile; hand the others
+    back for the next run."""
+    targets = list(claimed)
+    conn.execute(
+        "DELETE FROM dirty_targets d USING unnest(%s::text[], %s::bigint[]) AS c(target, gen)"
+        " WHERE d.target = c.target AND d.generation = c.gen AND d.claimed_by = %s",
+        [targets, [claimed[t] for t in targets], job_id],
+    )
+    release_claims(conn, job_id)
+
+
+def release_claims(conn: psycopg.Connection, job_id: str) -> None:
+    """Give back what run ``job_id`` still holds (it finished, or failed)."""
+    conn.execute(
+        "UPDATE dirty_targets SET claimed_by = NULL, claimed_at = NULL WHERE claimed_by = %s",
+        [job_id],
+    )
 
 
 def request_reconcile(conn: psycopg.Connection) -> bool:
-    """Ask for a reconcile run; True when none was pending (the caller then sends one)."""
+    """Ask for a reconcile run; True when none was pending (the caller then sends one).
+    Reads first: in a burst the run is already pending, and an UPDATE of this one row would
+    make every event wait for the others' commits."""
+    if conn.execute("SELECT pending FROM reconcile_state WHERE id").fetchone()["pending"]:
+        return False
     return (
         conn.execute(
             "UPDATE reconcile_state SET pending = true WHERE id AND NOT pending RETURNING id"
@@ -53,13 +79,14 @@ def reconcile_started(conn: psycopg.Connection) -> None:
 
 
 def dirty_ages_ms(conn: psycopg.Connection) -> tuple[float, float] | None:
-    """(ms since the newest mark, ms since the oldest dirty target was first marked), or
-    None when nothing is dirty."""
+    """(ms since the newest mark, ms since the oldest unclaimed dirty target was first
+    marked), or None when nothing waits for a run."""
     row = conn.execute(
         "SELECT extract(epoch FROM now() - max(last_marked_at)) * 1000 AS quiet,"
-        " extract(epoch FROM now() - min(first_marked_at)) * 1000 AS waited FROM dirty_targets"
+        " extract(epoch FROM now() - min(first_marked_at) FILTER (WHERE claimed_by IS NULL))"
+        " * 1000 AS waited FROM dirty_targets"
     ).fetchone()
-    return None if row["quiet"] is None else (float(row["quiet"]), float(row["waited"]))
+    return None if row["waited"] is None else (float(row["quiet"]), float(row["waited"]))
 
 
 def load_mappings(conn: psycopg.Connection) -> list[dict[str, Any]]:

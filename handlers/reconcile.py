@@ -1,8 +1,9 @@
 """Reconcile runs: bring a batch of dirty targets in line with NetBox, with array calls.
 
-A run claims up to ``batch`` dirty targets, reads them from NetBox (one filtered request
-per kind) and Zabbix (one ``host.get`` per lookup), decides per target (create, update,
-disable, delete, nothing), then writes: one ``host.create`` carrying every new host, one
+A run claims up to ``batch`` dirty targets (a committed lease, so events marking them
+again never wait for the run), reads them from NetBox (one filtered request per kind) and
+Zabbix (one ``host.get`` per lookup), decides per target (create, update, disable,
+delete, nothing), then writes: one ``host.create`` carrying every new host, one
 ``host.update`` carrying every changed one, deletes likewise. A batch call Zabbix refuses is
 retried host by host, so one bad host does not block the others. Each target's outcome goes
 to the event log under that target.
@@ -27,6 +28,7 @@ from handlers.desired import (
 )
 from handlers.runner import Job, JobError
 from handlers.settings_store import read_settings
+from handlers.store import Store
 from handlers.zabbix import ZabbixAPIException, ZabbixGateway
 from handlers.zabbix_hosts import (
     Ids,
@@ -71,17 +73,22 @@ def _split(target: str) -> tuple[str, int]:
 
 
 def reconcile(
-    job: Job, zbx: ZabbixGateway, netbox: Any, batch: int = DEFAULT_BATCH
+    job: Job, zbx: ZabbixGateway, netbox: Any, store: Store, batch: int = DEFAULT_BATCH
 ) -> dict[str, Any]:
     """One reconcile run. Returns counts; the caller re-nudges when targets remain."""
-    conn = job.conn
-    claimed = hosts_store.claim_dirty(conn, batch)
+    with store.connection() as side:  # the claim commits at once (see claim_dirty)
+        claimed = hosts_store.claim_dirty(side, batch, job.job_id)
     if not claimed:
         return {"claimed": 0}
-    job.lock(list(claimed))
-    plan = plan_targets(conn, zbx, netbox, list(claimed))
-    created = apply_plan(job, zbx, plan)
-    hosts_store.clear_dirty(conn, claimed)
+    try:
+        job.lock(list(claimed))
+        plan = plan_targets(job.conn, zbx, netbox, list(claimed))
+        created = apply_plan(job, zbx, plan)
+        hosts_store.clear_dirty(job.conn, claimed, job.job_id)
+    except BaseException:
+        with store.connection() as side:  # the job rolls back; the targets stay dirty
+            hosts_store.release_claims(side, job.job_id)
+        raise
     return {"claimed": len(claimed), **summary(job, plan, created)}
 
 
