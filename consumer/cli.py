@@ -52,7 +52,9 @@ def migrate_cmd(ctx: click.Context) -> None:
     click.echo(f"applied: {', '.join(applied)}" if applied else "database is up to date")
 
 
-def _send_and_wait(ctx: click.Context, actor_name: str, *args: Any, wait: float, **kwargs: Any):
+def _send_and_wait(
+    ctx: click.Context, actor_name: str, *args: Any, wait: float, **kwargs: Any
+) -> dict[str, Any] | None:
     """Send a job through RabbitMQ and wait for a worker to finish it; the job row, or None
     when ``wait`` is 0."""
     from consumer.wiring import setup
@@ -64,11 +66,16 @@ def _send_and_wait(ctx: click.Context, actor_name: str, *args: Any, wait: float,
         click.echo(f"job {message.message_id} queued; `nzc jobs show {message.message_id}`")
         return None
     deadline = time.monotonic() + wait
+    told = 0
     while time.monotonic() < deadline:
         with runtime.store.connection() as conn:
             job = records.get_job(conn, message.message_id)
-        if job and job["status"] in ("succeeded", "failed", "dead"):
+        if job and job["status"] in ("succeeded", "dead"):
             return job
+        refused = job and (job["error"] or "").startswith("Refused:")  # "dead" follows
+        if job and job["status"] == "failed" and job["attempts"] > told and not refused:
+            told = job["attempts"]
+            click.echo(f"attempt {told} failed, to be retried: {job['error']}", err=True)
         time.sleep(0.1)
     raise click.ClickException(
         f"job {message.message_id} not finished within {wait:g}s: is a worker running "
@@ -109,7 +116,7 @@ WAIT = click.option(
 @click.pass_context
 def ping_cmd(ctx: click.Context, wait: float) -> None:
     """Send a ping job through RabbitMQ and wait until a worker has run it."""
-    job = _send_and_wait(ctx, "ping", "nzc ping", wait=wait)
+    job = _send_and_wait(ctx, "ping", "nzc ping", wait=max(wait, 0.1))
     click.echo(f"job {job['id']} {job['status']} in {job['duration_ms']:.1f} ms")
     if job["status"] != "succeeded":
         sys.exit(1)
