@@ -133,14 +133,14 @@ def delete_zabbix_host(job: Job, target: str, mode: str | None = None) -> dict:
 @atomic_job(_target)
 def create_zabbix_interface(job: Job, target: str) -> dict:
     rt = get_runtime()
-    return host_jobs.create_interfaces(job, rt.zabbix, rt.netbox, target)
+    return host_jobs.interface_job(job, rt.zabbix, rt.netbox, target, create=True)
 
 
 @dramatiq.actor(**HOST_JOB)
 @atomic_job(_target)
 def update_zabbix_interface(job: Job, target: str) -> dict:
     rt = get_runtime()
-    return host_jobs.update_interfaces(job, rt.zabbix, rt.netbox, target)
+    return host_jobs.interface_job(job, rt.zabbix, rt.netbox, target, create=False)
 
 
 @dramatiq.actor(**{**HOST_JOB, "job_targets": _targets})

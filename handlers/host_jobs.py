@@ -133,38 +133,30 @@ def _host_in_step_or_changed(plan: Plan, target: str, job_name: str) -> tuple[De
     )
 
 
-def create_interfaces(job: Job, zbx: ZabbixGateway, netbox: Any, target: str) -> dict:
-    """CreateZabbixInterface: add the interfaces the host config wants and the host lacks
-    (one ``hostinterface.create``)."""
+def interface_job(
+    job: Job, zbx: ZabbixGateway, netbox: Any, target: str, *, create: bool
+) -> dict[str, Any]:
+    """CreateZabbixInterface (``create``): add the interfaces the host config wants and the
+    host lacks, one ``hostinterface.create``. UpdateZabbixInterface: bring the existing
+    ones in line, one ``hostinterface.update``. Neither writes when nothing is to do."""
+    job_name, method, verb = (
+        ("CreateZabbixInterface", "hostinterface.create", "added")
+        if create
+        else ("UpdateZabbixInterface", "hostinterface.update", "updated")
+    )
     plan = plan_targets(job.conn, zbx, netbox, [target])
-    desired, actual = _host_in_step_or_changed(plan, target, "CreateZabbixInterface")
-    create, _ = interface_changes(desired, actual)
-    ids = zbx.call("hostinterface.create", create)["interfaceids"] if create else []
+    desired, actual = _host_in_step_or_changed(plan, target, job_name)
+    to_create, to_update = interface_changes(desired, actual)
+    payload = to_create if create else to_update
+    ids = zbx.call(method, payload)["interfaceids"] if payload else []
     if ids:
         job.log(
             "info",
-            f"{target}: CreateZabbixInterface: added {', '.join(map(interface_kind, create))}",
-            target=target,
-            data={"interfaceids": ids},
-        )
-    return {"target": target, "created": len(ids), "interfaceids": ids}
-
-
-def update_interfaces(job: Job, zbx: ZabbixGateway, netbox: Any, target: str) -> dict:
-    """UpdateZabbixInterface: bring the host's existing interfaces in line (one
-    ``hostinterface.update``; none when they are)."""
-    plan = plan_targets(job.conn, zbx, netbox, [target])
-    desired, actual = _host_in_step_or_changed(plan, target, "UpdateZabbixInterface")
-    _, update = interface_changes(desired, actual)
-    ids = zbx.call("hostinterface.update", update)["interfaceids"] if update else []
-    if ids:
-        job.log(
-            "info",
-            f"{target}: UpdateZabbixInterface: updated {', '.join(map(interface_kind, update))}",
+            f"{target}: {job_name}: {verb} {', '.join(map(interface_kind, payload))}",
             target=target,
             data={"interfaceids": ids, "pre_data": list(actual.interfaces)},
         )
-    return {"target": target, "updated": len(ids), "interfaceids": ids}
+    return {"target": target, verb: len(ids), "interfaceids": ids}
 
 
 def problems_of(plan: Plan) -> dict[str, list[str]]:

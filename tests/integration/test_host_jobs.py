@@ -98,13 +98,13 @@ def test_interface_jobs_add_missing_and_repair_existing_interfaces(stack, db):
     )
     code, out, err = nzc(stack, "hosts", "add-interfaces", target)
     assert code == 0, err
-    assert '"created": 1' in out
+    assert '"added": 1' in out
     assert interfaces(zabbix, hostid) == [
         ("1", "10.0.51.1", "10050", ""),
         ("2", "10.0.51.1", "161", "2"),
     ]
     code, out, err = nzc(stack, "hosts", "add-interfaces", target)
-    assert code == 0 and '"created": 0' in out, err
+    assert code == 0 and '"added": 0' in out, err
 
     agent = next(
         i
