@@ -76,7 +76,17 @@ def reconcile(job: Job, batch: int = DEFAULT_BATCH) -> dict:
     result = reconcile_batch(job, runtime.zabbix, runtime.netbox, runtime.store, batch)
     if result["claimed"] >= batch:
         job.after_commit(reconcile.send)
+    else:
+        job.after_commit(_nudge_if_dirty)
     return result
+
+
+def _nudge_if_dirty() -> None:
+    """After a run: targets marked while it ran (or whose event saw a run still pending just
+    before this one started) get a run now, not at the next minute."""
+    with get_runtime().store.connection() as conn:
+        if hosts_store.dirty_ages_ms(conn) is not None and hosts_store.request_reconcile(conn):
+            reconcile.send_with_options(delay=RECONCILE_COALESCE_MS)
 
 
 # Host jobs run by hand (nzc provision / validate / hosts). Refused means retrying cannot
