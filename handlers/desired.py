@@ -38,11 +38,10 @@ INTERFACE_TYPES = ("agent", "snmpv1", "snmpv2c", "snmpv3")
 OWNER_TAG = "object"
 
 
-@dataclass(frozen=True)
-class DesiredHost:
-    """The Zabbix host a NetBox object should be (names, not ids)."""
+@dataclass(frozen=True, kw_only=True)
+class HostState:
+    """A Zabbix host as :func:`diff` compares it: names, not ids."""
 
-    target: str
     host: str
     name: str
     status: int
@@ -56,6 +55,13 @@ class DesiredHost:
     inventory_mode: int
     inventory: dict[str, str] = field(default_factory=dict)
     description: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class DesiredHost(HostState):
+    """The Zabbix host a NetBox object should be."""
+
+    target: str
 
 
 class NotMonitorable(ValueError):
@@ -255,24 +261,11 @@ def build_desired(
     )
 
 
-@dataclass(frozen=True)
-class ActualHost:
-    """What Zabbix has for a host, normalised (names, not ids, where the diff needs them)."""
+@dataclass(frozen=True, kw_only=True)
+class ActualHost(HostState):
+    """What Zabbix has for a host, normalised like :class:`DesiredHost`."""
 
     hostid: str
-    host: str
-    name: str
-    status: int
-    groups: tuple[str, ...]
-    templates: tuple[str, ...]
-    proxy: str | None
-    proxy_group: str | None
-    interfaces: tuple[dict[str, Any], ...]
-    tags: tuple[tuple[str, str], ...]
-    macros: tuple[tuple[str, str], ...]
-    inventory_mode: int
-    inventory: dict[str, str]
-    description: str
 
 
 def interface_key(iface: dict[str, Any]) -> tuple:
