@@ -115,7 +115,10 @@ def get_hosts(
 
 
 def actual_host(zbx: ZabbixGateway, raw: dict[str, Any], ids: Ids) -> ActualHost:
+    """``raw`` (from :func:`get_hosts`) normalised for the diff. The ids of its linked
+    templates go into ``ids``, so unlinking them later needs no lookup."""
     proxyid, groupid = zbx.dialect.monitoring_of(raw)
+    ids.templates.update({t["host"]: t["templateid"] for t in raw.get("parentTemplates", [])})
     inventory = raw.get("inventory") or {}
     return ActualHost(
         hostid=raw["hostid"],
@@ -188,8 +191,11 @@ def _switch_interfaces(
         "item.get",
         {"output": ["itemid", "type"], "hostids": [actual.hostid], "interfaceids": dropped},
     )
-    movable = [{"itemid": i["itemid"], "interfaceid": target} for i in linked]
-    movable = [m for m, i in zip(movable, linked, strict=True) if i["type"] in MOVABLE_ITEM_TYPES]
+    movable = [
+        {"itemid": i["itemid"], "interfaceid": target}
+        for i in linked
+        if i["type"] in MOVABLE_ITEM_TYPES
+    ]
     if movable:
         zbx.call("item.update", movable)
     return items
@@ -230,11 +236,9 @@ def update_payload(
     if "templates" in changes:
         payload["templates"] = [{"templateid": ids.templates[t]} for t in d.templates]
         if changes["templates_clear"]:
-            found = zbx.call(
-                "template.get",
-                {"output": ["templateid"], "filter": {"host": list(changes["templates_clear"])}},
-            )
-            payload["templates_clear"] = [{"templateid": t["templateid"]} for t in found]
+            payload["templates_clear"] = [
+                {"templateid": ids.templates[t]} for t in changes["templates_clear"]
+            ]
     if "interfaces" in changes:
         payload["interfaces"] = _switch_interfaces(
             zbx, actual, _interfaces(d.interfaces, actual.interfaces)

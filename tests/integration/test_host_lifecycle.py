@@ -247,3 +247,34 @@ def test_a_mapping_puts_hosts_on_a_proxy_group_in_70(stack, db, zabbix_version):
         assert zabbix.dialect.monitoring_of(raw) == (None, groupid)
     finally:
         db.execute("DELETE FROM mappings WHERE name = 'via proxy group'")
+
+
+def test_a_mapping_change_swaps_templates_and_clears_the_old_ones_items(stack, db):
+    sim, runtime, zabbix = stack
+    db.execute(
+        "INSERT INTO mappings (name, object_type, tags, templates, host_groups)"
+        " VALUES ('linux', 'dcim.device', '{linux}', '{Linux by Zabbix agent}', '{Linux}')"
+    )
+    try:
+        dev = sim.sim.create_device("srv-01", ip="10.0.42.1/24")
+        hostid = wait_for(lambda: one_host(zabbix, "srv-01"), "the host")["hostid"]
+        runs, lookups = reconcile_runs(db), runtime.zabbix.calls["template.get"]
+
+        sim.sim.update_device(dev, tags=["linux"])
+        host = wait_for(
+            lambda: (
+                [t["host"] for t in one_host(zabbix, "srv-01")["parentTemplates"]]
+                == ["Linux by Zabbix agent"]
+                and one_host(zabbix, "srv-01")
+            ),
+            "the templates swapped",
+        )
+        assert host["hostid"] == hostid
+        icmp = zabbix.call(
+            "item.get", {"hostids": [hostid], "output": ["key_"], "search": {"key_": "icmpping"}}
+        )
+        assert icmp == []  # unlinked and cleared, not left behind as host items
+        # One template lookup per run (resolve); unlinking needed none of its own.
+        assert runtime.zabbix.calls["template.get"] - lookups == reconcile_runs(db) - runs
+    finally:
+        db.execute("DELETE FROM mappings WHERE name = 'linux'")
