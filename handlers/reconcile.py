@@ -341,7 +341,10 @@ def _archive_payloads(
     tech_suffix = "-" + (re.sub(r"[^0-9A-Za-z._-]+", "-", suffix).strip("-") or "archived")
     wanted_hosts = [c["host"] + tech_suffix for c in configs]
     wanted_names = [c["name"] + suffix for c in configs]
-    taken_hosts = {h["host"] for h in get_hosts(zbx, names=wanted_hosts)}
+    taken_hosts = {
+        h["host"]
+        for h in zbx.call("host.get", {"output": ["host"], "filter": {"host": wanted_hosts}})
+    }
     taken_names = {
         h["name"]
         for h in zbx.call("host.get", {"output": ["name"], "filter": {"name": wanted_names}})
