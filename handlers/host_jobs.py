@@ -17,15 +17,14 @@ from handlers.reconcile import Plan, apply_plan, delete_hosts, plan_targets, sum
 from handlers.runner import Job, Refused
 from handlers.settings_store import read_settings
 from handlers.zabbix import ZabbixGateway
-from handlers.zabbix_hosts import get_hosts, interface_changes, resolve
+from handlers.zabbix_hosts import interface_changes, resolve
 
 
 def _refuse_unless_plannable(plan: Plan, target: str, job_name: str) -> None:
     """A job by hand fails loudly where a reconcile run would only log."""
-    if target in plan.failed:
-        raise Refused(f"{job_name} {target}: {plan.failed[target]}", data={"target": target})
-    if target in plan.skipped:
-        raise Refused(f"{job_name} {target}: {plan.skipped[target]}", data={"target": target})
+    reason = plan.failed.get(target) or plan.skipped.get(target)
+    if reason:
+        raise Refused(f"{job_name} {target}: {reason}", data={"target": target})
     if any(c["target"] == target for c in plan.delete):
         raise Refused(
             f"{job_name} {target}: it is not in NetBox (or has a removal status); "
@@ -98,7 +97,9 @@ def delete_host(
         return {"target": target, "deleted": False, "reason": "it has no host config"}
     settings = read_settings(job.conn)
     plan = Plan(settings, configs, delete=list(configs.values()))
-    plan.by_id = {h["hostid"]: h for h in get_hosts(zbx, hostids=[configs[target]["hostid"]])}
+    # Only whether the host still exists matters here: a light read, not get_hosts.
+    found = zbx.call("host.get", {"output": ["hostid"], "hostids": [configs[target]["hostid"]]})
+    plan.by_id = {h["hostid"]: h for h in found}
     if (mode or settings["delete_mode"]) == "soft":
         plan.ids, _ = resolve(zbx, [], extra_groups=(settings["graveyard_group"],))
     delete_hosts(job, zbx, plan, mode)
