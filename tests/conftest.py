@@ -117,8 +117,8 @@ def start_worker():
     """Start a Dramatiq worker on a broker (after the test declared its actors)."""
     workers = []
 
-    def start(broker: dramatiq.Broker, threads: int = 4) -> dramatiq.Worker:
-        worker = dramatiq.Worker(broker, worker_threads=threads, worker_timeout=50)
+    def start(broker: dramatiq.Broker, threads: int = 4, queues=None) -> dramatiq.Worker:
+        worker = dramatiq.Worker(broker, queues=queues, worker_threads=threads, worker_timeout=50)
         worker.start()
         workers.append(worker)
         return worker

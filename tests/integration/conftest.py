@@ -1,7 +1,7 @@
 """Fixtures shared by the integration tests that drive the whole service."""
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -13,8 +13,12 @@ from consumer.wiring import setup
 from handlers.context import set_runtime
 from tests.conftest import make_env, zabbix_token, zabbix_url
 from tests.netbox_sim import SimServer
+from tests.waiting import wait_for
 
 TOKEN = "0123456789abcdef0123456789abcdef01234567"
+
+#: Job statuses after which nothing more happens to a job (a failed one is retried).
+FINAL = ("succeeded", "dead")
 
 
 @dataclass
@@ -26,9 +30,49 @@ class Stack:
     runtime: Any
     zabbix: Any
     env: dict[str, str]
+    db: Any
+    #: Database time when the stack started: job rows from earlier tests are older.
+    since: Any
+    _start_worker: Any = None
+    workers: list = field(default_factory=list)
 
     def __iter__(self):
         return iter((self.sim, self.runtime, self.zabbix))
+
+    def start_worker(self, queues=None):
+        """Start a worker on ``queues`` (a set of queue names; all when None)."""
+        worker = self._start_worker(self.runtime.broker, queues=queues)
+        self.workers.append(worker)
+        return worker
+
+    def hold(self):
+        """Stop every worker: messages wait in RabbitMQ until one starts again."""
+        for worker in self.workers:
+            worker.stop()
+        self.workers.clear()
+
+    def busy(self):
+        """What still moves: webhooks not yet answered, jobs not final, dirty targets."""
+        jobs = self.db.execute(
+            "SELECT count(*) AS n FROM jobs WHERE enqueued_at >= %s AND status <> ALL(%s)",
+            [self.since, list(FINAL)],
+        ).fetchone()["n"]
+        dirty = self.db.execute("SELECT count(*) AS n FROM dirty_targets").fetchone()["n"]
+        return {"jobs": jobs, "dirty_targets": dirty} if jobs or dirty else None
+
+    def settle(self, timeout=60.0):
+        """Wait until the simulator has delivered every webhook and the service has done
+        all the work they caused: every job final, no target dirty."""
+        self.sim.sender.wait()
+        wait_for(lambda: self.busy() is None, "the service to settle", timeout)
+
+    def runs_for(self, target):
+        """Succeeded reconcile runs that claimed ``target``, oldest first."""
+        return self.db.execute(
+            "SELECT * FROM jobs WHERE actor = 'reconcile' AND status = 'succeeded'"
+            " AND %s = ANY(targets) AND enqueued_at >= %s ORDER BY finished_at",
+            [target, self.since],
+        ).fetchall()
 
 
 @pytest.fixture
@@ -52,11 +96,13 @@ def stack(zabbix, zabbix_version, database_url, db, start_worker):
     threading.Thread(target=web.serve_forever, daemon=True).start()
     sim.sender.url = f"http://127.0.0.1:{web.server_port}/webhooks/netbox"
     sim.start()
-    worker = start_worker(runtime.broker)
-    yield Stack(sim, runtime, zabbix, env)
+    since = db.execute("SELECT clock_timestamp() AS t").fetchone()["t"]
+    stack = Stack(sim, runtime, zabbix, env, db, since, start_worker)
+    stack.start_worker()
+    yield stack
     web.shutdown()
     sim.stop()
-    worker.stop()
+    stack.hold()
     db.execute("UPDATE settings SET delete_mode = %s", [settings_before["delete_mode"]])
     runtime.broker.flush_all()
     runtime.broker.close()

@@ -1,7 +1,5 @@
 """The foundation on the real services: migrations, health, the ping round trip, Zabbix."""
 
-import time
-
 import psycopg
 import pytest
 
@@ -9,6 +7,7 @@ from consumer.app import create_app
 from consumer.config import load_config
 from handlers.store import migrate, migration_files
 from tests.conftest import closed_port, make_env, reset_zabbix
+from tests.waiting import job_in
 
 pytestmark = pytest.mark.integration
 
@@ -97,14 +96,7 @@ def test_ping_is_processed_by_a_worker_through_real_rabbitmq(rabbit_runtime, sta
 
     start_worker(rabbit_runtime.broker)
     message = ping.send("round-trip")
-    deadline = time.monotonic() + 15
-    job = None
-    while time.monotonic() < deadline:
-        job = db.execute("SELECT * FROM jobs WHERE id = %s", [message.message_id]).fetchone()
-        if job and job["status"] == "succeeded":
-            break
-        time.sleep(0.05)
-    assert job is not None and job["status"] == "succeeded", job
+    job = job_in(db, message.message_id, {"succeeded"})
     assert job["result"] == {"pong": "round-trip"}
     assert job["queue"] == "nzc-system"
     assert job["started_at"] <= job["finished_at"]

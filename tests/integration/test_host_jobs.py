@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.zabbix_stack import host_get, one_host, wait_for
+from tests.integration.zabbix_stack import host_get, one_host
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 NZC = str(Path(sys.executable).parent / "nzc")
@@ -46,6 +47,7 @@ def test_provision_snmp_validate_and_repair_by_hand(stack, db):
     dev = sim.sim.create_device("edge-01", ip="10.0.50.1/24", serial="S1")
     target = f"dcim.device:{dev}"
     host = wait_for(lambda: one_host(zabbix, "edge-01"), "the host from the webhooks")
+    stack.settle()
     hostid = host["hostid"]
     assert interfaces(zabbix, hostid) == [("1", "10.0.50.1", "10050", "")]
 
@@ -58,12 +60,14 @@ def test_provision_snmp_validate_and_repair_by_hand(stack, db):
     assert row.fetchone()["interface_types"] == ["snmpv3"]
     sim.sim.update_device(dev, name="edge-01-ams")
     wait_for(lambda: one_host(zabbix, "edge-01-ams"), "the rename")
+    stack.settle()
     assert interfaces(zabbix, hostid) == [("2", "10.0.50.1", "161", "3")]
 
     code, out, err = nzc(stack, "validate", target)
     assert (code, out.strip()) == (0, "1 host(s) in step with NetBox"), err
 
     # Someone edits the host in Zabbix: validation names each difference and fails.
+    stack.settle()
     writes_before = runtime.zabbix.calls["host.update"]
     zabbix.call("host.update", {"hostid": hostid, "name": "hand-edited", "status": 1})
     code, out, err = nzc(stack, "validate", "--all")
@@ -91,6 +95,7 @@ def test_interface_jobs_add_missing_and_repair_existing_interfaces(stack, db):
     dev = sim.sim.create_device("edge-02", ip="10.0.51.1/24")
     target = f"dcim.device:{dev}"
     hostid = wait_for(lambda: one_host(zabbix, "edge-02"), "the host")["hostid"]
+    stack.settle()
 
     # The host config now wants an SNMP interface too (as a provision choice would say).
     db.execute(
@@ -147,6 +152,7 @@ def test_hand_jobs_refuse_clearly_and_delete_converges(stack, db):
     dev = sim.sim.create_device("edge-03", ip="10.0.53.1/24")
     target = f"dcim.device:{dev}"
     wait_for(lambda: one_host(zabbix, "edge-03"), "the host")
+    stack.settle()
     code, out, err = nzc(stack, "hosts", "delete", target, "--mode", "hard")
     assert code == 0 and '"mode": "hard"' in out, err
     assert one_host(zabbix, "edge-03") is None
@@ -156,6 +162,7 @@ def test_hand_jobs_refuse_clearly_and_delete_converges(stack, db):
     assert code == 0 and '"deleted": false' in out, err
 
     # CreateZabbixHost brings it back, with one host.create.
+    stack.settle()
     creates = runtime.zabbix.calls["host.create"]
     code, out, err = nzc(stack, "hosts", "create", target)
     assert code == 0, err

@@ -1,15 +1,17 @@
 """The AtomicJobRunner contract, on real Postgres and (where a queue matters) real RabbitMQ."""
 
 import json
-import time
+import threading
 import uuid
 
 import dramatiq
 import pika
+import psycopg
 import pytest
 
 from handlers.runner import JobError, atomic_job
 from tests.conftest import TEST_BROKER_URL
+from tests.waiting import job_in, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -20,16 +22,6 @@ def declare(broker, fn, **options):
     """Declare ``fn`` as a uniquely named actor on ``broker`` in the test queue."""
     name = f"{fn.__name__}_{uuid.uuid4().hex[:8]}"
     return dramatiq.actor(fn, broker=broker, actor_name=name, queue_name=TEST_QUEUE, **options)
-
-
-def wait_for(db, job_id, statuses, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        row = db.execute("SELECT * FROM jobs WHERE id = %s", [job_id]).fetchone()
-        if row and row["status"] in statuses:
-            return row
-        time.sleep(0.05)
-    raise AssertionError(f"job {job_id} never reached {statuses}: {row}")
 
 
 @pytest.fixture
@@ -66,7 +58,7 @@ def test_a_job_that_writes_then_raises_leaves_no_rows_and_a_failed_job_row(
     )
     start_worker(stub_runtime.broker)
     message = actor.send(7)
-    row = wait_for(scratch, message.message_id, {"failed"})
+    row = job_in(scratch, message.message_id, {"failed"})
 
     assert scratch.execute("SELECT count(*) AS n FROM scratch").fetchone()["n"] == 0
     assert row["attempts"] == 1
@@ -96,7 +88,7 @@ def test_a_successful_job_commits_its_rows_with_the_job_row_and_event_log(
     actor = declare(stub_runtime.broker, write, job_targets=device_target)
     start_worker(stub_runtime.broker)
     message = actor.send(8)
-    row = wait_for(scratch, message.message_id, {"succeeded"})
+    row = job_in(scratch, message.message_id, {"succeeded"})
     assert row["result"] == {"rows": 1} and row["attempts"] == 1
     assert scratch.execute("SELECT note FROM scratch").fetchall() == [{"note": "done"}]
     events = scratch.execute(
@@ -107,25 +99,47 @@ def test_a_successful_job_commits_its_rows_with_the_job_row_and_event_log(
     assert events[0]["target"] == "dcim.device:8"
 
 
+def waiting_for_an_advisory_lock(db):
+    """Whether some session waits for an advisory lock (a job queued behind a target)."""
+    return db.execute(
+        "SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+    ).fetchone()["n"]
+
+
 def test_jobs_on_one_target_run_one_after_the_other_and_on_different_targets_overlap(
-    rabbit_runtime, start_worker, db
+    rabbit_runtime, start_worker, db, database_url
 ):
+    """Held still, not timed: the first job on target 1 finishes only once the second is
+    seen waiting for the target's lock; the jobs on targets 2 and 3 each finish only once
+    the other has started. Without the lock, or with a lock too wide, they never finish."""
+    first_on_1 = threading.Event()
+    both_others = threading.Barrier(2, timeout=60)
+    observer = psycopg.connect(database_url, autocommit=True, row_factory=psycopg.rows.dict_row)
+
     @atomic_job(device_target)
-    def slow(job, device_id, tag):
-        time.sleep(0.5)
+    def held(job, device_id, tag):
+        if device_id == 1 and not first_on_1.is_set():
+            first_on_1.set()
+            wait_for(lambda: waiting_for_an_advisory_lock(observer), "the second job to queue")
+        elif device_id in (2, 3):
+            both_others.wait()
         return {"tag": tag}
 
-    actor = declare(rabbit_runtime.broker, slow, job_targets=device_target)
+    actor = declare(rabbit_runtime.broker, held, job_targets=device_target)
     # Two workers, as two processes would be: the lock lives in Postgres, not in a worker.
     # Enough threads that a job waiting for the lock never starves a job on another target.
     start_worker(rabbit_runtime.broker, threads=4)
     start_worker(rabbit_runtime.broker, threads=4)
-    same = [actor.send(1, "a"), actor.send(1, "b")]
-    other = [actor.send(2, "c"), actor.send(3, "d")]
-    rows = {m.message_id: wait_for(db, m.message_id, {"succeeded"}) for m in same + other}
+    try:
+        same = [actor.send(1, "a"), actor.send(1, "b")]
+        other = [actor.send(2, "c"), actor.send(3, "d")]
+        rows = {m.message_id: job_in(db, m.message_id, {"succeeded"}) for m in same + other}
+    finally:
+        observer.close()
 
     first, second = sorted((rows[m.message_id] for m in same), key=lambda r: r["started_at"])
     assert second["started_at"] >= first["finished_at"], "same-target jobs interleaved"
+    assert all(rows[m.message_id]["attempts"] == 1 for m in same + other)
 
     a, b = (rows[m.message_id] for m in other)
     assert a["started_at"] < b["finished_at"] and b["started_at"] < a["finished_at"], (
@@ -161,7 +175,7 @@ def test_retries_increase_attempts_and_a_job_that_always_fails_ends_dead_in_the_
     )
     start_worker(rabbit_runtime.broker)
     message = actor.send()
-    row = wait_for(db, message.message_id, {"dead"})
+    row = job_in(db, message.message_id, {"dead"})
 
     assert row["attempts"] == 3  # the first run and two retries
     assert row["error"] == "RuntimeError: boom on attempt 3"
@@ -171,10 +185,7 @@ def test_retries_increase_attempts_and_a_job_that_always_fails_ends_dead_in_the_
     failures = [e["message"] for e in events if "failed (attempt" in e["message"]]
     assert len(failures) == 3
     assert "dead-letter queue" in events[-1]["message"]
-    deadline = time.monotonic() + 5
-    while message.message_id not in dead_letters(TEST_QUEUE) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert message.message_id in dead_letters(TEST_QUEUE)
+    wait_for(lambda: message.message_id in dead_letters(TEST_QUEUE), "the message in the DLQ")
 
 
 def test_the_job_row_is_written_queued_at_enqueue_with_the_request_id(stub_runtime, db):

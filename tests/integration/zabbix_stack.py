@@ -1,8 +1,6 @@
 """The whole service against real Zabbix: simulator -> web (real HTTP) -> RabbitMQ -> worker
 -> Zabbix; the ``stack`` fixture (tests/integration/conftest.py) and helpers to read hosts."""
 
-import time
-
 
 def host_get(zabbix, **filters):
     params = {
@@ -15,17 +13,6 @@ def host_get(zabbix, **filters):
         "filter": filters,
     }
     return zabbix.call("host.get", params)
-
-
-def wait_for(predicate, what, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = predicate()
-        if last:
-            return last
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}; last: {last}")
 
 
 def one_host(zabbix, name):
