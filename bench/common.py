@@ -12,7 +12,7 @@ from contextlib import contextmanager
 
 import psycopg
 
-from handlers.store import migrate
+from handlers.gateways.postgres import migrate
 
 ADMIN_URL = os.environ.get(
     "NZC_TEST_ADMIN_DATABASE_URL", "postgresql://nzc:nzc@127.0.0.1:5432/postgres"

@@ -20,9 +20,9 @@ import dramatiq
 
 from bench.common import bench_env, free_port, scratch_database, start_web
 from bench.ingest import wait_ready
-from consumer.config import load_config
 from consumer.wiring import setup
-from handlers.zabbix import ZabbixGateway
+from handlers.config import load_config
+from handlers.gateways.zabbix import ZabbixGateway
 from tests.conftest import reset_zabbix, zabbix_token, zabbix_url
 from tests.netbox_sim import SimServer
 

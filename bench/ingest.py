@@ -26,7 +26,7 @@ from bench.common import (
     scratch_database,
     start_web,
 )
-from consumer.broker import QUEUE_EVENTS
+from handlers.broker import QUEUE_EVENTS
 from tests.webhook_shapes import SECRET, sample, sign
 
 

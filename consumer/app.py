@@ -3,25 +3,21 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
-from flask import Flask, jsonify
-from werkzeug.exceptions import HTTPException
+from flask import Flask
 
-from consumer.config import Config, ConfigError, load_config
+from consumer import errors
 from consumer.health import bp as health_bp
 from consumer.relay import SpoolRelay
+from consumer.state import EXTENSION, AppState
 from consumer.webhooks import DB_TIMEOUT_S
 from consumer.webhooks import bp as webhooks_bp
 from consumer.wiring import configure_logging, setup
-from handlers.context import Runtime
-from handlers.ingest_store import IngestConnection
+from handlers.config import Config, ConfigError, load_config
+from handlers.gateways.ingest import IngestConnection
+from handlers.runtime import Runtime
 
 log = logging.getLogger(__name__)
-
-
-def _json_error(exc: HTTPException) -> Any:
-    return jsonify(error=exc.name, detail=exc.description), exc.code
 
 
 def create_app(
@@ -32,14 +28,15 @@ def create_app(
 ) -> Flask:
     """Build the web app.
 
-    ``runtime`` lets tests share a wired store and broker; the spool relay thread starts
-    by default only when the app wires its own runtime (a real web process).
+    Without ``runtime`` (a real web process) it wires the process (logging, store, broker)
+    and starts the spool relay thread. With ``runtime`` (tests) it changes nothing global
+    and starts no thread unless ``start_relay``; :meth:`AppState.close` undoes what it did.
     """
+    owns_runtime = runtime is None
     if runtime is None:
         config = config or load_config()
         configure_logging(config.log_level)
         runtime = setup(config)
-        start_relay = True if start_relay is None else start_relay
     config = runtime.config
     if not config.webhook_secret and not config.webhook_insecure:
         raise ConfigError(
@@ -51,13 +48,16 @@ def create_app(
         log.warning("NZC_WEBHOOK_INSECURE is set: webhook signatures are NOT checked")
     app = Flask("consumer")
     app.config["MAX_CONTENT_LENGTH"] = config.webhook_max_bytes
-    app.extensions["nzc"] = runtime
-    app.extensions["nzc_ingest_db"] = IngestConnection(config.database_url, DB_TIMEOUT_S)
-    relay = SpoolRelay(runtime.store, runtime.broker)
-    app.extensions["nzc_relay"] = relay
-    if start_relay:
-        relay.start()
-    app.register_error_handler(HTTPException, _json_error)
+    state = AppState(
+        runtime=runtime,
+        ingest_db=IngestConnection(config.database_url, DB_TIMEOUT_S),
+        relay=SpoolRelay(runtime.store, runtime.broker),
+        owns_runtime=owns_runtime,
+    )
+    app.extensions[EXTENSION] = state
+    if owns_runtime if start_relay is None else start_relay:
+        state.relay.start()
+    errors.register(app)
     app.register_blueprint(health_bp)
     app.register_blueprint(webhooks_bp)
     return app

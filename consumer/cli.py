@@ -11,12 +11,12 @@ import click
 import psycopg
 from marshmallow import ValidationError
 
-from consumer.config import Config, ConfigError, load_config
-from handlers import hosts_store, records
-from handlers.desired import INTERFACE_TYPES
-from handlers.netbox import HOST_KINDS, parse_target
-from handlers.settings_store import SettingsError, read_settings, update_settings
-from handlers.store import Store, migrate
+from handlers.config import Config, ConfigError, load_config
+from handlers.decide.desired import INTERFACE_TYPES, interface_types_problem
+from handlers.decide.targets import DEVICE, HOST_TYPES, parse_target
+from handlers.gateways import host_configs, job_records, mappings
+from handlers.gateways.postgres import Store, migrate
+from handlers.gateways.settings import SettingsError, read_settings, update_settings
 from schemas.settings import SECRET_FIELDS, format_errors, parse_setting_value
 
 
@@ -69,7 +69,7 @@ def _send_and_wait(
     told = 0
     while time.monotonic() < deadline:
         with runtime.store.connection() as conn:
-            job = records.get_job(conn, message.message_id)
+            job = job_records.get_job(conn, message.message_id)
         if job and job["status"] in ("succeeded", "dead"):
             return job
         refused = job and (job["error"] or "").startswith("Refused:")  # "dead" follows
@@ -79,7 +79,7 @@ def _send_and_wait(
         time.sleep(0.1)
     raise click.ClickException(
         f"job {message.message_id} not finished within {wait:g}s: is a worker running "
-        "(`make run`, or `dramatiq handlers.worker`)? `nzc jobs show "
+        "(`make run`, or `dramatiq consumer.worker`)? `nzc jobs show "
         f"{message.message_id}` tells once it ran"
     )
 
@@ -167,7 +167,7 @@ def validate_cmd(ctx: click.Context, targets: tuple[str, ...], every: bool, wait
     chosen = _targets(targets)
     if every:
         with _store(ctx).connection() as conn:
-            chosen += hosts_store.host_config_targets(conn)
+            chosen += host_configs.host_config_targets(conn)
     if not chosen:
         raise click.UsageError("name targets (e.g. dcim.device:42), or give --all")
     job = _send_and_wait(ctx, "validate_host", sorted(set(chosen)), wait=wait)
@@ -187,7 +187,7 @@ def hosts_group() -> None:
 def hosts_list(ctx: click.Context) -> None:
     """Every host config: NetBox target, Zabbix hostid and names."""
     with _store(ctx).connection() as conn:
-        rows = hosts_store.load_host_configs(conn, hosts_store.host_config_targets(conn))
+        rows = host_configs.load_host_configs(conn, host_configs.host_config_targets(conn))
     click.echo(f"{'TARGET':40} {'HOSTID':>8}  {'IN SYNC':7}  HOST")
     for row in rows.values():
         click.echo(
@@ -276,7 +276,7 @@ def jobs_group() -> None:
 
 
 @jobs_group.command("list")
-@click.option("--status", type=click.Choice(records.JOB_STATUSES))
+@click.option("--status", type=click.Choice(job_records.JOB_STATUSES))
 @click.option("--actor")
 @click.option("--target", help="e.g. dcim.device:42")
 @click.option("--limit", default=50, show_default=True)
@@ -286,7 +286,7 @@ def jobs_list(
 ) -> None:
     """The newest jobs first."""
     with _store(ctx).connection() as conn:
-        rows = records.list_jobs(conn, status=status, actor=actor, target=target, limit=limit)
+        rows = job_records.list_jobs(conn, status=status, actor=actor, target=target, limit=limit)
     click.echo(
         f"{'ID':36}  {'ACTOR':22} {'STATUS':9} {'TRY':>3}  {'ENQUEUED':19}  {'MS':>9}  TARGETS"
     )
@@ -304,7 +304,7 @@ def jobs_list(
 def jobs_show(ctx: click.Context, job_id: str) -> None:
     """One job with its error, traceback, data and event-log entries."""
     with _store(ctx).connection() as conn:
-        job = records.get_job(conn, job_id)
+        job = job_records.get_job(conn, job_id)
     if job is None:
         raise click.ClickException(f"no job with id {job_id!r}; `nzc jobs list` shows the ids")
     click.echo(_dump(job))
@@ -320,7 +320,7 @@ def mappings_group() -> None:
 def mappings_list(ctx: click.Context) -> None:
     """Every mapping as JSON, in id order."""
     with _store(ctx).connection() as conn:
-        click.echo(_dump(hosts_store.load_mappings(conn)))
+        click.echo(_dump(mappings.load_mappings(conn)))
 
 
 def _csv(value: str | None) -> list[str]:
@@ -330,7 +330,7 @@ def _csv(value: str | None) -> list[str]:
 @mappings_group.command("add")
 @click.argument("name")
 @click.option(
-    "--object-type", type=click.Choice(list(HOST_KINDS)), default="dcim.device", show_default=True
+    "--object-type", type=click.Choice(list(HOST_TYPES)), default=DEVICE, show_default=True
 )
 @click.option("--sites", help="NetBox site slugs, comma-separated (empty: any)")
 @click.option("--roles", help="NetBox role slugs, comma-separated (empty: any)")
@@ -347,11 +347,8 @@ def _csv(value: str | None) -> list[str]:
 def mappings_add(ctx: click.Context, name: str, object_type: str, **options: str | None) -> None:
     """Add a mapping rule; the most specific matching rule wins."""
     kinds = _csv(options["interface_types"])
-    unknown = [k for k in kinds if k not in INTERFACE_TYPES]
-    if unknown or not kinds:
-        raise click.ClickException(
-            f"--interface-types: {unknown or kinds!r} is not of {', '.join(INTERFACE_TYPES)}"
-        )
+    if problem := interface_types_problem(kinds):
+        raise click.ClickException(f"--interface-types: {problem}")
     mapping = {
         "name": name,
         "object_type": object_type,
@@ -363,7 +360,7 @@ def mappings_add(ctx: click.Context, name: str, object_type: str, **options: str
     }
     try:
         with _store(ctx).connection() as conn:
-            mapping_id = hosts_store.add_mapping(conn, mapping)
+            mapping_id = mappings.add_mapping(conn, mapping)
     except psycopg.errors.UniqueViolation:
         raise click.ClickException(
             f"a mapping named {name!r} exists; `nzc mappings list` shows them"
@@ -377,7 +374,7 @@ def mappings_add(ctx: click.Context, name: str, object_type: str, **options: str
 def mappings_remove(ctx: click.Context, mapping_id: int) -> None:
     """Remove a mapping rule by id."""
     with _store(ctx).connection() as conn:
-        if not hosts_store.remove_mapping(conn, mapping_id):
+        if not mappings.remove_mapping(conn, mapping_id):
             raise click.ClickException(
                 f"no mapping {mapping_id}; `nzc mappings list` shows the ids"
             )

@@ -6,10 +6,11 @@ from typing import Any
 
 import pika
 import psycopg
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, jsonify
 
-from consumer.config import redact_url
-from handlers.zabbix import probe_version
+from consumer.state import app_state
+from handlers.config import redact_url
+from handlers.gateways.zabbix import probe_version
 
 bp = Blueprint("health", __name__)
 
@@ -70,5 +71,5 @@ def healthz() -> Any:
 
 @bp.get("/readyz")
 def readyz() -> Any:
-    report, ok = readiness(current_app.extensions["nzc"])
+    report, ok = readiness(app_state().runtime)
     return jsonify(report), 200 if ok else 503

@@ -8,8 +8,8 @@ from typing import Any
 
 import dramatiq
 
-from handlers import ingest_store
-from handlers.store import Store
+from handlers.gateways import ingest
+from handlers.gateways.postgres import Store
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +43,8 @@ class SpoolRelay:
     def drain_once(self) -> int:
         """Publish what the spool holds; return how many were published."""
         with self.store.connection() as conn:
-            published, error = ingest_store.drain_spool(conn, self.publish)
-            remaining = ingest_store.spool_size(conn)
+            published, error = ingest.drain_spool(conn, self.publish)
+            remaining = ingest.spool_size(conn)
         if error:
             if not self._failing:
                 log.warning("spool relay: broker still unreachable (%s); will retry", error)

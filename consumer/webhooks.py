@@ -14,12 +14,16 @@ from typing import Any
 
 import dramatiq
 import psycopg
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 from marshmallow import ValidationError
 
-from consumer.broker import QUEUE_EVENTS
-from handlers import ingest_store
-from handlers.translate import event_target, ignore_reason
+from consumer.errors import ApiError
+from consumer.relay import SpoolRelay
+from consumer.state import AppState, app_state
+from handlers.broker import QUEUE_EVENTS
+from handlers.decide.translate import event_target, ignore_reason
+from handlers.gateways import ingest, job_records
+from handlers.runtime import Runtime
 from schemas.webhook import WebhookSchema
 
 log = logging.getLogger(__name__)
@@ -34,10 +38,6 @@ SIGNATURE_HEADER = "X-Hook-Signature"
 _schema = WebhookSchema()
 
 
-def _error(status: int, error: str, detail: Any) -> Any:
-    return jsonify(error=error, detail=detail), status
-
-
 def signature_ok(secret: str, body: bytes, header: str | None) -> bool:
     """NetBox's X-Hook-Signature: hex HMAC-SHA512 of the raw body, compared in constant time."""
     if not header:
@@ -49,20 +49,20 @@ def signature_ok(secret: str, body: bytes, header: str | None) -> bool:
 
 @bp.post("/webhooks/netbox")
 def netbox_webhook() -> Any:
-    runtime = current_app.extensions["nzc"]
-    config = runtime.config
+    state = app_state()
+    runtime, config = state.runtime, state.runtime.config
     body = request.get_data(cache=False)  # over MAX_CONTENT_LENGTH: 413 from Flask
 
     if not config.webhook_insecure:
         if not signature_ok(config.webhook_secret, body, request.headers.get(SIGNATURE_HEADER)):
-            return _error(
+            raise ApiError(
                 401,
                 "invalid signature",
                 f"{SIGNATURE_HEADER} is missing or does not match the body; set the webhook's "
                 "secret in NetBox to NZC_WEBHOOK_SECRET",
             )
     if request.mimetype != "application/json":
-        return _error(
+        raise ApiError(
             415,
             "unsupported content type",
             f"expected application/json, got {request.mimetype or 'none'}; "
@@ -71,30 +71,30 @@ def netbox_webhook() -> Any:
     try:
         payload = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
-        return _error(400, "invalid JSON", f"the body is not JSON: {exc}")
+        raise ApiError(400, "invalid JSON", f"the body is not JSON: {exc}") from None
     if not isinstance(payload, dict):
-        return _error(400, "invalid body", {"_schema": ["the body must be a JSON object"]})
+        raise ApiError(400, "invalid body", {"_schema": ["the body must be a JSON object"]})
     try:
         event = _schema.load(payload)
     except ValidationError as exc:
-        return _error(400, "invalid body", exc.messages)
+        raise ApiError(400, "invalid body", exc.messages) from None
 
     reason = ignore_reason(event)
     if reason:
         _count_ignored(runtime.store, reason)
         return jsonify(ignored=reason), 202
-    return _queue(runtime, event, hashlib.sha256(body).digest())
+    return _queue(state, event, hashlib.sha256(body).digest())
 
 
 def _count_ignored(store: Any, reason: str) -> None:
     try:
         with store.connection(timeout=DB_TIMEOUT_S) as conn:
-            ingest_store.count_ignored(conn, reason)
+            ingest.count_ignored(conn, reason)
     except psycopg.OperationalError:
         log.warning("could not count an ignored webhook: Postgres is unreachable")
 
 
-def _queue(runtime: Any, event: dict[str, Any], body_sha256: bytes) -> Any:
+def _queue(state: AppState, event: dict[str, Any], body_sha256: bytes) -> Any:
     target = event_target(event)
     message = dramatiq.Message(
         queue_name=QUEUE_EVENTS,
@@ -104,10 +104,10 @@ def _queue(runtime: Any, event: dict[str, Any], body_sha256: bytes) -> Any:
         # "recorded": the job row is written here, with the de-duplication, in one statement.
         options={"request_id": event["request_id"], "recorded": True},
     )
+    runtime, relay, ingest_db = state.runtime, state.relay, state.ingest_db
     db_up = True
-    ingest_db = current_app.extensions["nzc_ingest_db"]
     try:
-        earlier = ingest_store.accept(
+        earlier = job_records.record_webhook(
             ingest_db.get(),
             body_sha256=body_sha256,
             message_id=message.message_id,
@@ -125,34 +125,34 @@ def _queue(runtime: Any, event: dict[str, Any], body_sha256: bytes) -> Any:
         ingest_db.discard()
         db_up = False
 
-    relay = current_app.extensions.get("nzc_relay")
-    if db_up and relay is not None and relay.pending.is_set():
+    if db_up and relay.pending.is_set():
         return _spool(runtime, relay, message, target, "earlier webhooks are still spooled")
     try:
         runtime.broker.enqueue(message)
     except Exception as exc:  # noqa: BLE001 -- any broker failure: keep the event in Postgres
         if not db_up:
             log.error("webhook refused: RabbitMQ and Postgres are both unreachable")
-            return _error(
+            raise ApiError(
                 503,
                 "service unavailable",
                 "RabbitMQ and Postgres are both unreachable; NetBox records the failed "
                 "delivery, which can be retried once they are back",
-            )
+            ) from exc
         return _spool(runtime, relay, message, target, f"{type(exc).__name__}: {exc}")
     return jsonify(message_id=message.message_id, target=target), 202
 
 
-def _spool(runtime: Any, relay: Any, message: dramatiq.Message, target: str, why: str) -> Any:
+def _spool(
+    runtime: Runtime, relay: SpoolRelay, message: dramatiq.Message, target: str, why: str
+) -> Any:
     try:
         with runtime.store.connection(timeout=DB_TIMEOUT_S) as conn:
-            ingest_store.spool(conn, message.asdict(), why)
+            ingest.spool(conn, message.asdict(), why)
     except psycopg.OperationalError:
-        return _error(
+        raise ApiError(
             503,
             "service unavailable",
             "RabbitMQ and Postgres are both unreachable; retry the delivery from NetBox",
-        )
-    if relay is not None:
-        relay.notify()
+        ) from None
+    relay.notify()
     return jsonify(message_id=message.message_id, target=target, spooled=True), 202

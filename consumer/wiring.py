@@ -6,11 +6,11 @@ import logging
 
 import dramatiq
 
-from consumer.broker import bind_actors, build_broker, build_middleware
-from consumer.config import Config
-from handlers.context import Runtime, set_runtime
+from handlers.broker import bind_actors, build_broker, build_middleware
+from handlers.config import Config
+from handlers.gateways.postgres import Store
 from handlers.middleware.job_recorder import JobRecorder
-from handlers.store import Store
+from handlers.runtime import Runtime, set_runtime
 
 
 def configure_logging(level: str) -> None:

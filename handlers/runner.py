@@ -15,12 +15,13 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
+import dramatiq
 import psycopg
 from dramatiq.common import q_name
 from dramatiq.middleware import CurrentMessage
 
-from handlers import records
-from handlers.context import get_runtime
+from handlers.gateways import job_records
+from handlers.runtime import get_runtime
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,9 @@ class Job:
 
     def log(self, level: str, message: str, *, target: str | None = None, data: Any = None) -> None:
         """An event-log entry inside the job's transaction: kept only if the job succeeds."""
-        records.log_event(self.conn, level, message, job_id=self.job_id, target=target, data=data)
+        job_records.log_event(
+            self.conn, level, message, job_id=self.job_id, target=target, data=data
+        )
 
 
 def no_targets(*_args: Any, **_kwargs: Any) -> list[str]:
@@ -97,29 +100,51 @@ def lock_targets(conn: psycopg.Connection, targets: list[str]) -> None:
         conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [target])
 
 
-def atomic_job(
-    targets: TargetsFn = no_targets,
-) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Decorate a job function ``fn(job: Job, *args, **kwargs)`` to run through the runner.
+def atomic_job(fn: Callable[..., Any]) -> Callable[..., None]:
+    """Make ``fn(job: Job, *args, **kwargs)`` run through the runner as an actor's function.
 
-    Use under ``@dramatiq.actor``; the actor is called with ``*args, **kwargs`` only. The
-    job's return value goes to the job row (``result``), not back to Dramatiq::
-
-        @dramatiq.actor(queue_name=QUEUE_HOSTS, job_targets=device_target)
-        @atomic_job(device_target)
-        def update_host(job, device_id): ...
+    The targets to lock come from the actor's ``job_targets`` option (a function of the
+    actor's arguments), declared once with the actor. The job's return value goes to the job
+    row (``result``), not back to Dramatiq. :func:`job_actor` declares both at once.
     """
 
-    def decorate(fn: Callable[..., Any]) -> Callable[..., None]:
-        @functools.wraps(fn)
-        def run(*args: Any, **kwargs: Any) -> None:
-            message = CurrentMessage.get_current_message()
-            if message is None:
-                raise RuntimeError(f"{fn.__name__} must run as a Dramatiq actor")
-            _run(fn, message, targets(*args, **kwargs), args, kwargs)
+    @functools.wraps(fn)
+    def run(*args: Any, **kwargs: Any) -> None:
+        message = CurrentMessage.get_current_message()
+        if message is None:
+            raise RuntimeError(f"{fn.__name__} must run as a Dramatiq actor")
+        actor = get_runtime().broker.get_actor(message.actor_name)
+        targets = actor.options.get("job_targets", no_targets)(*args, **kwargs)
+        _run(fn, message, targets, args, kwargs)
 
-        run.job_targets = targets  # type: ignore[attr-defined]
-        return run
+    return run
+
+
+def job_actor(
+    *,
+    queue: str,
+    targets: TargetsFn = no_targets,
+    refuses: tuple[type[Exception], ...] = (),
+    **options: Any,
+) -> Callable[[Callable[..., Any]], dramatiq.Actor]:
+    """Declare a job of the catalogue: a Dramatiq actor on ``queue`` whose function runs
+    through the runner, locking ``targets(*args, **kwargs)``; the exceptions in ``refuses``
+    are not retried (the message goes to the dead-letter queue at once). Other ``options``
+    go to Dramatiq (``periodic``, ``max_retries``, ...)::
+
+        @job_actor(queue=QUEUE_HOSTS, targets=lambda target: [target], refuses=(Refused,))
+        def update_host(job, target): ...
+    """
+
+    def decorate(fn: Callable[..., Any]) -> dramatiq.Actor:
+        return dramatiq.actor(
+            atomic_job(fn),
+            actor_name=fn.__name__,
+            queue_name=queue,
+            job_targets=targets,
+            throws=refuses,
+            **options,
+        )
 
     return decorate
 
@@ -137,7 +162,7 @@ def _run(
             # Recorded after the locks, on its own connection: "running" is visible at once
             # and started_at is when the work began, not when it queued for the lock.
             with store.connection() as side:
-                records.record_started(
+                job_records.record_started(
                     side,
                     job_id=job_id,
                     actor=message.actor_name,
@@ -151,7 +176,7 @@ def _run(
             job = Job(conn, job_id, targets, attempt)
             result = fn(job, *args, **kwargs)
             duration_ms = (time.monotonic() - started) * 1000
-            records.record_finished(
+            job_records.record_finished(
                 conn,
                 job_id=job_id,
                 status="succeeded",
@@ -159,7 +184,7 @@ def _run(
                 result=result,
                 targets=job.targets if job.targets != targets else None,
             )
-            records.log_event(
+            job_records.log_event(
                 conn,
                 "info",
                 f"{message.actor_name} succeeded",
@@ -181,7 +206,7 @@ def _record_failure(
     error = f"{type(exc).__name__}: {exc}"
     try:
         with store.connection() as conn, conn.transaction():
-            records.record_finished(
+            job_records.record_finished(
                 conn,
                 job_id=job_id,
                 status="failed",
@@ -192,7 +217,7 @@ def _record_failure(
                 pre_data=getattr(exc, "pre_data", None),
                 post_data=getattr(exc, "post_data", None),
             )
-            records.log_event(
+            job_records.log_event(
                 conn, "error", f"{actor} failed (attempt {attempt}): {error}", job_id=job_id
             )
     except Exception:

@@ -20,17 +20,10 @@ from marshmallow import (
     validates_schema,
 )
 
+from handlers.decide.targets import OBJECT_TYPE_OF_MODEL
+
 #: Object events; anything starting with ``job_`` is a job event.
 OBJECT_EVENTS = ("created", "updated", "deleted")
-
-#: The ``model`` names of NetBox < 4.4 bodies, and their ``object_type``.
-MODEL_OBJECT_TYPES = {
-    "device": "dcim.device",
-    "interface": "dcim.interface",
-    "virtualmachine": "virtualization.virtualmachine",
-    "vminterface": "virtualization.vminterface",
-    "ipaddress": "ipam.ipaddress",
-}
 
 
 class _Snapshots(Schema):
@@ -84,7 +77,7 @@ class WebhookSchema(Schema):
     def _normalise(self, body: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:
         request = body.get("request") or {}
         snapshots = body.get("snapshots") or {}
-        object_type = body.get("object_type") or MODEL_OBJECT_TYPES.get(
+        object_type = body.get("object_type") or OBJECT_TYPE_OF_MODEL.get(
             body["model"], f"unknown.{body['model']}"
         )
         is_object_event = body["event"] in OBJECT_EVENTS

@@ -15,11 +15,11 @@ import dramatiq
 import psycopg
 import pytest
 
-from consumer.config import load_config
 from consumer.wiring import setup
-from handlers.context import set_runtime
-from handlers.store import migrate
-from handlers.zabbix import ZabbixGateway
+from handlers.config import load_config
+from handlers.gateways.postgres import migrate
+from handlers.gateways.zabbix import ZabbixGateway
+from handlers.runtime import set_runtime
 
 #: Postgres role with CREATEDB, made by deploy/dev/services.sh.
 ADMIN_URL = os.environ.get(

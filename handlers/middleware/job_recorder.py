@@ -9,9 +9,9 @@ import dramatiq
 from dramatiq.common import q_name
 from dramatiq.middleware import Middleware
 
-from handlers import records
+from handlers.gateways import job_records
+from handlers.gateways.postgres import Store
 from handlers.runner import Refused
-from handlers.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ class JobRecorder(Middleware):
         targets_fn = actor.options.get("job_targets")
         targets = targets_fn(*message.args, **message.kwargs) if targets_fn else []
         with self.store.connection() as conn:
-            records.record_enqueued(
+            job_records.record_enqueued(
                 conn,
                 job_id=message.message_id,
                 actor=message.actor_name,
@@ -71,5 +71,5 @@ class JobRecorder(Middleware):
 
     def _dead(self, job_id: str, reason: str) -> None:
         with self.store.connection() as conn:
-            records.mark_dead(conn, job_id, reason)
-            records.log_event(conn, "error", reason, job_id=job_id)
+            job_records.mark_dead(conn, job_id, reason)
+            job_records.log_event(conn, "error", reason, job_id=job_id)

@@ -8,9 +8,9 @@ import pytest
 from werkzeug.serving import make_server
 
 from consumer.app import create_app
-from consumer.config import load_config
 from consumer.wiring import setup
-from handlers.context import set_runtime
+from handlers.config import load_config
+from handlers.runtime import set_runtime
 from tests.conftest import make_env, zabbix_token, zabbix_url
 from tests.netbox_sim import SimServer
 from tests.waiting import wait_for

@@ -3,7 +3,7 @@
 import psycopg
 import pytest
 
-from handlers import hosts_store
+from handlers.gateways import dirty_targets
 
 pytestmark = pytest.mark.integration
 
@@ -21,37 +21,37 @@ def connect(database_url):
 
 def test_marking_a_claimed_target_does_not_wait_for_the_run_and_keeps_it_dirty(clean, database_url):
     db = clean
-    hosts_store.mark_dirty(db, "dcim.device:1", "created", None)
-    hosts_store.mark_dirty(db, "dcim.device:2", "created", None)
-    claimed = hosts_store.claim_dirty(db, 10, "run-1")
+    dirty_targets.mark_dirty(db, "dcim.device:1", "created", None)
+    dirty_targets.mark_dirty(db, "dcim.device:2", "created", None)
+    claimed = dirty_targets.claim_dirty(db, 10, "run-1")
     assert claimed == {"dcim.device:1": 1, "dcim.device:2": 1}
-    assert hosts_store.claim_dirty(db, 10, "run-2") == {}  # a second run takes nothing
+    assert dirty_targets.claim_dirty(db, 10, "run-2") == {}  # a second run takes nothing
 
     with connect(database_url) as run:  # the run's transaction stays open meanwhile
         run.execute("SELECT 1")
         db.execute("SET lock_timeout = '500ms'")
-        hosts_store.mark_dirty(db, "dcim.device:2", "updated", None)  # no wait, no error
+        dirty_targets.mark_dirty(db, "dcim.device:2", "updated", None)  # no wait, no error
         db.execute("RESET lock_timeout")
-        hosts_store.clear_dirty(run, claimed, "run-1")
+        dirty_targets.clear_dirty(run, claimed, "run-1")
         run.commit()
 
     left = db.execute("SELECT target, generation, claimed_by FROM dirty_targets").fetchall()
     assert left == [{"target": "dcim.device:2", "generation": 2, "claimed_by": None}]
-    assert hosts_store.claim_dirty(db, 10, "run-3") == {"dcim.device:2": 2}
+    assert dirty_targets.claim_dirty(db, 10, "run-3") == {"dcim.device:2": 2}
 
 
 def test_a_failed_run_hands_its_targets_back_and_an_abandoned_claim_expires(clean):
     db = clean
-    hosts_store.mark_dirty(db, "dcim.device:3", "created", None)
-    hosts_store.claim_dirty(db, 10, "run-1")
-    assert hosts_store.dirty_ages_ms(db) is None  # nothing waits for a run
-    hosts_store.release_claims(db, "run-1")
-    assert hosts_store.dirty_ages_ms(db) is not None
-    assert hosts_store.claim_dirty(db, 10, "run-2") == {"dcim.device:3": 1}
+    dirty_targets.mark_dirty(db, "dcim.device:3", "created", None)
+    dirty_targets.claim_dirty(db, 10, "run-1")
+    assert dirty_targets.dirty_ages_ms(db) is None  # nothing waits for a run
+    dirty_targets.release_claims(db, "run-1")
+    assert dirty_targets.dirty_ages_ms(db) is not None
+    assert dirty_targets.claim_dirty(db, 10, "run-2") == {"dcim.device:3": 1}
 
     # run-2's worker died: once the lease is over, another run takes the target.
     db.execute(
         "UPDATE dirty_targets SET claimed_at = now() - make_interval(secs => %s)",
-        [hosts_store.CLAIM_LEASE_S + 1],
+        [dirty_targets.CLAIM_LEASE_S + 1],
     )
-    assert hosts_store.claim_dirty(db, 10, "run-3") == {"dcim.device:3": 1}
+    assert dirty_targets.claim_dirty(db, 10, "run-3") == {"dcim.device:3": 1}

@@ -4,8 +4,8 @@ import psycopg
 import pytest
 
 from consumer.app import create_app
-from consumer.config import load_config
-from handlers.store import migrate, migration_files
+from handlers.config import load_config
+from handlers.gateways.postgres import migrate, migration_files
 from tests.conftest import closed_port, make_env, reset_zabbix
 from tests.waiting import job_in
 
@@ -20,7 +20,7 @@ def test_migrate_records_every_migration_and_a_second_run_applies_nothing(databa
 
 
 def test_a_failing_migration_leaves_nothing_behind(tmp_path, database_url, monkeypatch):
-    import handlers.store as store
+    import handlers.gateways.postgres as store
 
     good = migration_files()
     monkeypatch.setattr(

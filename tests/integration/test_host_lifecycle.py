@@ -179,15 +179,15 @@ def test_a_create_that_fails_after_host_create_leaves_no_host_and_the_retry_conv
     stack, db, monkeypatch
 ):
     """Fault injection in our own store (as if Postgres failed mid-job); Zabbix is real."""
-    import handlers.hosts_store as hosts_store
+    from handlers.gateways import host_configs
 
     sim, runtime, zabbix = stack
-    real_save = hosts_store.save_host_config
+    real_save = host_configs.save_host_config
 
     def failing_save(*args, **kwargs):
         raise RuntimeError("disk full while recording the host config")
 
-    monkeypatch.setattr(hosts_store, "save_host_config", failing_save)
+    monkeypatch.setattr(host_configs, "save_host_config", failing_save)
     sim.sim.create_device("half-made-01", ip="10.0.30.1/24")
     failed = wait_for(
         lambda: db.execute(
@@ -201,7 +201,7 @@ def test_a_create_that_fails_after_host_create_leaves_no_host_and_the_retry_conv
     assert one_host(zabbix, "half-made-01") is None
     assert db.execute("SELECT count(*) AS n FROM dirty_targets").fetchone()["n"] == 1
 
-    monkeypatch.setattr(hosts_store, "save_host_config", real_save)
+    monkeypatch.setattr(host_configs, "save_host_config", real_save)
     # Dramatiq retries the run (first backoff 5 s); it now converges.
     wait_for(
         lambda: one_host(zabbix, "half-made-01"), "the retried run to create the host", timeout=45

@@ -38,7 +38,7 @@ def device_target(device_id, *_args):
 def test_a_job_that_writes_then_raises_leaves_no_rows_and_a_failed_job_row(
     stub_runtime, start_worker, scratch
 ):
-    @atomic_job(device_target)
+    @atomic_job
     def write_then_fail(job, device_id):
         job.conn.execute("INSERT INTO scratch (note) VALUES ('half-done')")
         job.log("info", "wrote a row")
@@ -79,7 +79,7 @@ def test_a_job_that_writes_then_raises_leaves_no_rows_and_a_failed_job_row(
 def test_a_successful_job_commits_its_rows_with_the_job_row_and_event_log(
     stub_runtime, start_worker, scratch
 ):
-    @atomic_job(device_target)
+    @atomic_job
     def write(job, device_id):
         job.conn.execute("INSERT INTO scratch (note) VALUES ('done')")
         job.log("info", "wrote a row", target=f"dcim.device:{device_id}")
@@ -116,7 +116,7 @@ def test_jobs_on_one_target_run_one_after_the_other_and_on_different_targets_ove
     both_others = threading.Barrier(2, timeout=60)
     observer = psycopg.connect(database_url, autocommit=True, row_factory=psycopg.rows.dict_row)
 
-    @atomic_job(device_target)
+    @atomic_job
     def held(job, device_id, tag):
         if device_id == 1 and not first_on_1.is_set():
             first_on_1.set()
@@ -166,7 +166,7 @@ def dead_letters(queue):
 def test_retries_increase_attempts_and_a_job_that_always_fails_ends_dead_in_the_dlq(
     rabbit_runtime, start_worker, db
 ):
-    @atomic_job()
+    @atomic_job
     def always_fails(job):
         raise RuntimeError(f"boom on attempt {job.attempt}")
 

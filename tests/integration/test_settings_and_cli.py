@@ -4,7 +4,7 @@ import pytest
 from click.testing import CliRunner
 
 from consumer.cli import cli
-from handlers.settings_store import SettingsError, read_settings, update_settings
+from handlers.gateways.settings import SettingsError, read_settings, update_settings
 from tests.conftest import make_env
 
 pytestmark = pytest.mark.integration

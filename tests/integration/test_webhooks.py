@@ -9,11 +9,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from consumer.app import create_app
-from consumer.broker import QUEUE_EVENTS
-from consumer.config import load_config
 from consumer.relay import SpoolRelay
 from consumer.wiring import setup
-from handlers.context import set_runtime
+from handlers.broker import QUEUE_EVENTS
+from handlers.config import load_config
+from handlers.runtime import set_runtime
 from tests.conftest import TEST_BROKER_URL, closed_port, make_env
 from tests.webhook_shapes import VERSIONS, sample, sample_names, shape, sign
 
@@ -156,7 +156,7 @@ def test_the_same_body_delivered_twice_is_queued_once(client, stub_runtime, db):
 
 
 def test_an_unsigned_webhook_is_refused_at_start_unless_insecure_is_explicit(database_url):
-    from consumer.config import ConfigError
+    from handlers.config import ConfigError
 
     runtime = setup(load_config(make_env(database_url, NZC_WEBHOOK_SECRET="")), stub=True)
     try:

@@ -1,6 +1,6 @@
 import pytest
 
-from consumer.config import DEFAULTS, ConfigError, load_config, redact_url
+from handlers.config import DEFAULTS, ConfigError, load_config, redact_url
 
 BASE = {"NZC_ZABBIX_TOKEN": "t" * 64}
 

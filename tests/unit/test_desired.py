@@ -6,19 +6,17 @@ from pathlib import Path
 
 import pytest
 
-from handlers.desired import (
-    ActualHost,
+from handlers.decide.desired import (
     NotMonitorable,
     build_desired,
-    describe_differences,
-    diff,
-    interface_kind,
     overrides,
     select_mapping,
     technical_name,
 )
-from handlers.netbox import parse_target
-from handlers.zabbix_hosts import interface_changes
+from handlers.decide.diff import describe_differences, diff
+from handlers.decide.host_state import ActualHost, interface_kind
+from handlers.decide.payloads import interface_changes
+from handlers.decide.targets import parse_target
 
 API = Path(__file__).parent.parent / "fixtures" / "api"
 SETTINGS = {

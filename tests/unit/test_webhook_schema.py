@@ -3,7 +3,7 @@
 import pytest
 from marshmallow import ValidationError
 
-from handlers.translate import DELETE, DISABLE, IGNORE, SYNC, UPDATE_INTERFACES, translate
+from handlers.decide.translate import DELETE, DISABLE, IGNORE, SYNC, UPDATE_INTERFACES, translate
 from schemas.webhook import WebhookSchema
 from tests.webhook_shapes import VERSIONS, sample, sample_names, shape
 

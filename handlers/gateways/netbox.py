@@ -8,31 +8,13 @@ from typing import Any
 
 import pynetbox
 
-#: NetBox object type -> (endpoint path, IP address filter).
-HOST_KINDS = {
-    "dcim.device": (("dcim", "devices"), "device_id"),
-    "virtualization.virtualmachine": (("virtualization", "virtual_machines"), "virtual_machine_id"),
+from handlers.decide.targets import DEVICE, VM
+
+#: Host object type -> (endpoint path, IP address filter).
+ENDPOINTS = {
+    DEVICE: (("dcim", "devices"), "device_id"),
+    VM: (("virtualization", "virtual_machines"), "virtual_machine_id"),
 }
-
-#: Short forms an operator may type for a target's object type.
-TARGET_ALIASES = {
-    "device": "dcim.device",
-    "vm": "virtualization.virtualmachine",
-    "virtualmachine": "virtualization.virtualmachine",
-}
-
-
-def parse_target(text: str) -> str:
-    """``dcim.device:42`` (or ``device:42``, ``vm:7``) as a canonical target; ValueError with
-    what to type instead."""
-    kind, _, object_id = text.strip().partition(":")
-    kind = TARGET_ALIASES.get(kind, kind)
-    if kind not in HOST_KINDS or not object_id.isdigit():
-        raise ValueError(
-            f"{text!r} is not a target: write OBJECT_TYPE:ID, e.g. dcim.device:42 or "
-            "virtualization.virtualmachine:7 (short: device:42, vm:7)"
-        )
-    return f"{kind}:{int(object_id)}"
 
 
 class NetBoxGateway:
@@ -57,7 +39,7 @@ class NetBoxGateway:
         """id -> {"obj": representation, "ips": its IP addresses}, for those that exist."""
         if not ids:
             return {}
-        (app, name), ip_filter = HOST_KINDS[object_type]
+        (app, name), ip_filter = ENDPOINTS[object_type]
         endpoint = getattr(getattr(self.api, app), name)
         self._count(f"{app}.{name}")
         objs = {o.id: dict(o) for o in endpoint.filter(id=ids, limit=1000)}

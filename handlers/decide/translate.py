@@ -8,13 +8,16 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-DEVICE = "dcim.device"
-VM = "virtualization.virtualmachine"
-INTERFACE = "dcim.interface"
-VM_INTERFACE = "virtualization.vminterface"
-IP_ADDRESS = "ipam.ipaddress"
-#: Object types the service acts on; any other is acknowledged and ignored.
-HANDLED_OBJECT_TYPES = (DEVICE, VM, INTERFACE, VM_INTERFACE, IP_ADDRESS)
+from handlers.decide.targets import (
+    DEVICE,
+    HANDLED_OBJECT_TYPES,
+    INTERFACE,
+    IP_ADDRESS,
+    VM,
+    VM_INTERFACE,
+    status_of,
+    target_of,
+)
 
 #: Host actions a decision can ask for.
 SYNC, DISABLE, DELETE, UPDATE_INTERFACES, IGNORE = (
@@ -67,27 +70,22 @@ def event_target(event: dict[str, Any]) -> str | None:
     interface or IP address. None when it has none (an unassigned IP address)."""
     kind, data = event["object_type"], event["data"]
     if kind in (DEVICE, VM):
-        return f"{kind}:{event['object_id']}"
+        return target_of(kind, event["object_id"])
     if kind == INTERFACE and (owner := _ref_id(data.get("device"))):
-        return f"{DEVICE}:{owner}"
+        return target_of(DEVICE, owner)
     if kind == VM_INTERFACE and (owner := _ref_id(data.get("virtual_machine"))):
-        return f"{VM}:{owner}"
+        return target_of(VM, owner)
     if kind == IP_ADDRESS:
         assigned = data.get("assigned_object") or {}
         if data.get("assigned_object_type") == INTERFACE and (
             owner := _ref_id(assigned.get("device"))
         ):
-            return f"{DEVICE}:{owner}"
+            return target_of(DEVICE, owner)
         if data.get("assigned_object_type") == VM_INTERFACE and (
             owner := _ref_id(assigned.get("virtual_machine"))
         ):
-            return f"{VM}:{owner}"
+            return target_of(VM, owner)
     return None
-
-
-def _status(data: dict[str, Any]) -> str | None:
-    status = data.get("status")
-    return status.get("value") if isinstance(status, dict) else status
 
 
 def translate(event: dict[str, Any], settings: dict[str, Any]) -> Decision:
@@ -100,7 +98,7 @@ def translate(event: dict[str, Any], settings: dict[str, Any]) -> Decision:
     if kind in (DEVICE, VM):
         if action == "deleted":
             return Decision(DELETE, target, f"{kind} deleted in NetBox")
-        status = _status(event["data"])
+        status = status_of(event["data"])
         if status in settings["removed_statuses"]:
             return Decision(DELETE, target, f"status {status!r} removes the host")
         if status in settings["disabled_statuses"]:

@@ -1,11 +1,12 @@
-"""Postgres side of hosts: mappings, host configs and the dirty-target queue of reconcile runs."""
+"""The ``dirty_targets`` and ``reconcile_state`` tables: the queue that feeds reconcile runs.
+
+An event marks its target dirty (one row per target, with a generation); a reconcile run
+claims a batch with a committed lease and clears what it brought in line.
+"""
 
 from __future__ import annotations
 
-from typing import Any
-
 import psycopg
-from psycopg.types.json import Jsonb
 
 
 def mark_dirty(conn: psycopg.Connection, target: str, reason: str, request_id: str | None) -> None:
@@ -19,7 +20,7 @@ def mark_dirty(conn: psycopg.Connection, target: str, reason: str, request_id: s
 
 
 #: Seconds after which a claim is treated as abandoned (its worker died): longer than the
-#: reconcile actor's time limit (consumer.broker.TIME_LIMIT_MS), so a live run keeps it.
+#: reconcile actor's time limit (handlers.broker.TIME_LIMIT_MS), so a live run keeps it.
 CLAIM_LEASE_S = 900
 
 
@@ -87,82 +88,3 @@ def dirty_ages_ms(conn: psycopg.Connection) -> tuple[float, float] | None:
         " * 1000 AS waited FROM dirty_targets"
     ).fetchone()
     return None if row["waited"] is None else (float(row["quiet"]), float(row["waited"]))
-
-
-def load_mappings(conn: psycopg.Connection) -> list[dict[str, Any]]:
-    return conn.execute("SELECT * FROM mappings ORDER BY id").fetchall()
-
-
-def load_host_configs(conn: psycopg.Connection, targets: list[str]) -> dict[str, dict[str, Any]]:
-    rows = conn.execute("SELECT * FROM host_configs WHERE target = ANY(%s)", [targets]).fetchall()
-    return {row["target"]: row for row in rows}
-
-
-def save_host_config(
-    conn: psycopg.Connection,
-    *,
-    target: str,
-    hostid: str,
-    host: str,
-    name: str,
-    mapping_id: int | None,
-    last_diff: dict[str, Any] | None,
-    interface_types: list[str] | None = None,
-) -> None:
-    """Insert or update a host config; ``interface_types`` (chosen by hand) is kept when None."""
-    conn.execute(
-        "INSERT INTO host_configs (target, hostid, host, name, mapping_id, last_diff,"
-        " interface_types) VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (target) DO UPDATE"
-        " SET hostid = EXCLUDED.hostid, host = EXCLUDED.host, name = EXCLUDED.name,"
-        " mapping_id = EXCLUDED.mapping_id, in_sync = true, last_diff = EXCLUDED.last_diff,"
-        " interface_types = COALESCE(EXCLUDED.interface_types, host_configs.interface_types),"
-        " last_synced_at = now()",
-        [
-            target,
-            hostid,
-            host,
-            name,
-            mapping_id,
-            Jsonb(last_diff) if last_diff else None,
-            interface_types,
-        ],
-    )
-
-
-def host_config_targets(conn: psycopg.Connection) -> list[str]:
-    """Every target that has a host config, in order."""
-    return [r["target"] for r in conn.execute("SELECT target FROM host_configs ORDER BY target")]
-
-
-def delete_host_config(conn: psycopg.Connection, target: str) -> None:
-    conn.execute("DELETE FROM host_configs WHERE target = %s", [target])
-
-
-MAPPING_FIELDS = (
-    "name",
-    "object_type",
-    "is_default",
-    "sites",
-    "roles",
-    "platforms",
-    "tags",
-    "templates",
-    "host_groups",
-    "proxy",
-    "proxy_group",
-    "interface_types",
-)
-
-
-def add_mapping(conn: psycopg.Connection, mapping: dict[str, Any]) -> int:
-    keys = [k for k in MAPPING_FIELDS if k in mapping]
-    row = conn.execute(
-        f"INSERT INTO mappings ({', '.join(keys)}) VALUES ({', '.join(['%s'] * len(keys))})"
-        " RETURNING id",
-        [mapping[k] for k in keys],
-    ).fetchone()
-    return row["id"]
-
-
-def remove_mapping(conn: psycopg.Connection, mapping_id: int) -> bool:
-    return conn.execute("DELETE FROM mappings WHERE id = %s", [mapping_id]).rowcount == 1

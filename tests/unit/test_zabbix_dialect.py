@@ -1,6 +1,6 @@
 import pytest
 
-from handlers.zabbix_compat import Dialect
+from handlers.gateways.zabbix_dialect import Dialect
 
 Z60, Z70, Z72 = Dialect((6, 0)), Dialect((7, 0)), Dialect((7, 2))
 

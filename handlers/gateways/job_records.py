@@ -1,4 +1,6 @@
-"""The jobs table and the event log: the records operators read.
+"""The ``jobs`` table and the event log: the records operators read. The only module that
+writes job rows: at enqueue (the JobRecorder middleware, or the web edge with the webhook's
+de-duplication), while running and when finished (the runner), when dead (the middleware).
 
 Plain functions over a psycopg connection, so they join whatever transaction the caller holds.
 """
@@ -14,6 +16,8 @@ from psycopg.types.json import Jsonb
 JOB_STATUSES = ("queued", "running", "succeeded", "failed", "dead", "replayed")
 #: Event-log levels.
 LEVELS = ("debug", "info", "warning", "error")
+#: A webhook body delivered again within this many seconds is not queued twice.
+DEDUPE_WINDOW_S = 600
 
 
 def _json(value: Any) -> Jsonb | None:
@@ -94,6 +98,57 @@ def record_finished(
             job_id,
         ],
     )
+
+
+_ACCEPT = """
+WITH fresh AS (
+    INSERT INTO webhook_dedupe AS d (body_sha256, message_id, received_at)
+    VALUES (%(sha)s, %(id)s, now())
+    ON CONFLICT (body_sha256) DO UPDATE
+        SET message_id = EXCLUDED.message_id, received_at = EXCLUDED.received_at
+        WHERE d.received_at < now() - make_interval(secs => %(window)s)
+    RETURNING message_id
+), job AS (
+    INSERT INTO jobs (id, actor, queue, targets, args, kwargs, request_id)
+    SELECT %(id)s, %(actor)s, %(queue)s, %(targets)s, %(args)s, '{}', %(request_id)s FROM fresh
+    RETURNING id
+)
+SELECT (SELECT id FROM job) AS accepted,
+       (SELECT message_id FROM webhook_dedupe WHERE body_sha256 = %(sha)s) AS earlier
+"""
+
+
+def record_webhook(
+    conn: psycopg.Connection,
+    *,
+    body_sha256: bytes,
+    message_id: str,
+    actor: str,
+    queue: str,
+    targets: list[str],
+    args: list[Any],
+    request_id: str | None,
+) -> str | None:
+    """Record a webhook's message (job row ``queued``) unless the same body came within the
+    de-duplication window: both in one statement, one round trip. Returns None when
+    accepted, else the message id of the earlier delivery. Use an
+    :class:`~handlers.gateways.ingest.IngestConnection` (autocommit, no WAL-flush wait).
+    """
+    row = conn.execute(
+        _ACCEPT,
+        {
+            "sha": body_sha256,
+            "id": message_id,
+            "window": DEDUPE_WINDOW_S,
+            "actor": actor,
+            "queue": queue,
+            "targets": targets,
+            "args": Jsonb(args),
+            "request_id": request_id,
+        },
+        prepare=True,
+    ).fetchone()
+    return None if row["accepted"] else row["earlier"]
 
 
 def mark_dead(conn: psycopg.Connection, job_id: str, reason: str) -> None:

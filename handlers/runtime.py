@@ -8,8 +8,8 @@ from typing import Any
 
 import dramatiq
 
-from consumer.config import Config
-from handlers.store import Store
+from handlers.config import Config
+from handlers.gateways.postgres import Store
 
 
 @dataclass
@@ -31,7 +31,7 @@ class Runtime:
     @property
     def zabbix(self) -> Any:
         """The process's one authenticated Zabbix client (logs in on first use)."""
-        from handlers.zabbix import ZabbixGateway
+        from handlers.gateways.zabbix import ZabbixGateway
 
         with self._lock:
             if "zabbix" not in self._gateways:
@@ -47,7 +47,7 @@ class Runtime:
     @property
     def netbox(self) -> Any:
         """The process's NetBox client."""
-        from handlers.netbox import NetBoxGateway
+        from handlers.gateways.netbox import NetBoxGateway
 
         with self._lock:
             if "netbox" not in self._gateways:

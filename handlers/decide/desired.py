@@ -1,6 +1,5 @@
 """Desired state, as pure functions: a NetBox device or VM (with its interfaces and IP
-addresses), a mapping and the settings become the Zabbix host it should be; ``diff``
-compares that with what Zabbix has and yields the fewest changes.
+addresses), a mapping and the settings become the Zabbix host it should be.
 
 Names (groups, templates, proxies) stay names here; the gateway resolves them to ids.
 """
@@ -10,13 +9,13 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from dataclasses import dataclass, field
 from typing import Any
+
+from handlers.decide.host_state import MACRO_PREFIX, OWNER_TAG, DesiredHost
+from handlers.decide.targets import split_target, status_of
 
 #: Characters Zabbix accepts in a technical host name.
 _HOST_OK = re.compile(r"[^0-9A-Za-z._ -]")
-#: The macro namespace the service owns.
-MACRO_PREFIX = "{$NETBOX."
 #: NetBox field -> Zabbix inventory field.
 INVENTORY_FIELDS = {
     "name": "name",
@@ -34,34 +33,17 @@ SNMP_PRIV = {"DES": 0, "AES128": 1, "AES192": 2, "AES256": 3, "AES192C": 4, "AES
 INVENTORY_MODES = {"disabled": -1, "manual": 0, "automatic": 1}
 #: Interface types a mapping may ask for.
 INTERFACE_TYPES = ("agent", "snmpv1", "snmpv2c", "snmpv3")
-#: Tag whose value names the NetBox object: how the service recognises hosts it owns.
-OWNER_TAG = "object"
 
 
-@dataclass(frozen=True, kw_only=True)
-class HostState:
-    """A Zabbix host as :func:`diff` compares it: names, not ids."""
-
-    host: str
-    name: str
-    status: int
-    groups: tuple[str, ...]
-    templates: tuple[str, ...]
-    proxy: str | None
-    proxy_group: str | None
-    interfaces: tuple[dict[str, Any], ...]
-    tags: tuple[tuple[str, str], ...]
-    macros: tuple[tuple[str, str], ...]
-    inventory_mode: int
-    inventory: dict[str, str] = field(default_factory=dict)
-    description: str = ""
-
-
-@dataclass(frozen=True, kw_only=True)
-class DesiredHost(HostState):
-    """The Zabbix host a NetBox object should be."""
-
-    target: str
+def interface_types_problem(kinds: list[str]) -> str | None:
+    """Why ``kinds`` is not a list of interface types a host can have, or None."""
+    unknown = [k for k in kinds if k not in INTERFACE_TYPES]
+    if unknown or not kinds:
+        return (
+            f"interface type {unknown[0] if unknown else 'list'!r} is not one of "
+            f"{', '.join(INTERFACE_TYPES)}"
+        )
+    return None
 
 
 class NotMonitorable(ValueError):
@@ -89,11 +71,6 @@ def technical_name(name: str, target: str) -> str:
         return name[:128]
     digest = hashlib.sha1(f"{target}:{name}".encode()).hexdigest()[:6]  # noqa: S324 -- a label
     return f"{cleaned[:120]}-{digest}"
-
-
-def status_of(obj: dict[str, Any]) -> str | None:
-    status = obj.get("status")
-    return status.get("value") if isinstance(status, dict) else status
 
 
 def select_mapping(
@@ -212,11 +189,8 @@ def build_desired(
     over = overrides(obj)
     kinds = over.get("interface_type") or provisioned or mapping["interface_types"] or ["agent"]
     kinds = [kinds] if isinstance(kinds, str) else list(kinds)
-    unknown = [k for k in kinds if k not in INTERFACE_TYPES]
-    if unknown:
-        raise NotMonitorable(
-            f"interface type {unknown[0]!r} is not one of {', '.join(INTERFACE_TYPES)}"
-        )
+    if problem := interface_types_problem(kinds):
+        raise NotMonitorable(problem)
     prefix, how = settings["tag_prefix"], settings["tag_name_format"]
     tags = {(_format_tag(f"{prefix}{OWNER_TAG}", how), target)}
     for key in ("site", "role", "platform", "tenant"):
@@ -242,7 +216,7 @@ def build_desired(
         {} if inventory_mode == -1 else {INVENTORY_FIELDS[k]: v for k, v in facts.items() if v}
     )
     name = str(obj.get("name") or target)
-    object_type, object_id = target.split(":")
+    object_type, object_id = split_target(target)
     return DesiredHost(
         target=target,
         host=technical_name(name, target),
@@ -254,141 +228,11 @@ def build_desired(
         proxy_group=over.get("proxy_group") or mapping.get("proxy_group"),
         interfaces=_defaults_first(tuple(_interface(k, ip, dns, settings) for k in kinds)),
         tags=tuple(sorted(tags)),
-        macros=((f"{MACRO_PREFIX}ID}}", object_id), (f"{MACRO_PREFIX}OBJECT_TYPE}}", object_type)),
+        macros=(
+            (f"{MACRO_PREFIX}ID}}", str(object_id)),
+            (f"{MACRO_PREFIX}OBJECT_TYPE}}", object_type),
+        ),
         inventory_mode=inventory_mode,
         inventory=inventory,
         description=str(obj.get("description") or ""),
     )
-
-
-@dataclass(frozen=True, kw_only=True)
-class ActualHost(HostState):
-    """What Zabbix has for a host, normalised like :class:`DesiredHost`."""
-
-    hostid: str
-
-
-def interface_key(iface: dict[str, Any]) -> tuple:
-    """What makes two interfaces the same for us (ids and the ``main`` flag aside)."""
-    details = {k: str(v) for k, v in (iface.get("details") or {}).items() if k != "max_repetitions"}
-    return (
-        int(iface["type"]),
-        str(iface.get("ip", "")),
-        str(iface.get("dns", "")),
-        int(iface.get("useip", 1)),
-        str(iface.get("port", "")),
-        tuple(sorted(details.items())),
-    )
-
-
-def _owned_tag(tag: str, settings: dict[str, Any]) -> bool:
-    return tag.lower().startswith(settings["tag_prefix"].lower())
-
-
-def diff(desired: DesiredHost, actual: ActualHost, settings: dict[str, Any]) -> dict[str, Any]:
-    """The fields of ``actual`` that must change, with their new values (names); empty when
-    the host is in step. Tags and macros outside the owned prefix and namespace are kept."""
-    changes: dict[str, Any] = {}
-    for key in ("host", "name", "status", "description", "inventory_mode", "proxy", "proxy_group"):
-        if getattr(desired, key) != getattr(actual, key):
-            changes[key] = getattr(desired, key)
-    if set(desired.groups) != set(actual.groups):
-        changes["groups"] = desired.groups
-    if set(desired.templates) != set(actual.templates):
-        changes["templates"] = desired.templates
-        changes["templates_clear"] = tuple(sorted(set(actual.templates) - set(desired.templates)))
-    if sorted(map(interface_key, desired.interfaces)) != sorted(
-        map(interface_key, actual.interfaces)
-    ):
-        changes["interfaces"] = desired.interfaces
-    foreign_tags = tuple(t for t in actual.tags if not _owned_tag(t[0], settings))
-    if set(desired.tags) | set(foreign_tags) != set(actual.tags):
-        changes["tags"] = tuple(sorted(set(desired.tags) | set(foreign_tags)))
-    foreign_macros = tuple(m for m in actual.macros if not m[0].startswith(MACRO_PREFIX))
-    if set(desired.macros) | set(foreign_macros) != set(actual.macros):
-        changes["macros"] = tuple(sorted(set(desired.macros) | set(foreign_macros)))
-    if desired.inventory_mode != -1 and any(
-        actual.inventory.get(k, "") != v for k, v in desired.inventory.items()
-    ):
-        changes["inventory"] = desired.inventory
-    return changes
-
-
-def interface_kind(iface: dict[str, Any]) -> str:
-    """``agent``, ``snmpv1``, ``snmpv2c``, ``snmpv3`` (or ``type N``) of a Zabbix interface."""
-    if int(iface["type"]) == 1:
-        return "agent"
-    if int(iface["type"]) == 2:
-        version = str((iface.get("details") or {}).get("version", ""))
-        return {"1": "snmpv1", "2": "snmpv2c", "3": "snmpv3"}.get(version, "snmp")
-    return f"type {iface['type']}"
-
-
-def _show_interface(iface: dict[str, Any]) -> str:
-    where = iface.get("ip") if int(iface.get("useip", 1)) else iface.get("dns")
-    return f"{interface_kind(iface)} {where}:{iface.get('port')}"
-
-
-def _missing_extra(what: str, wanted: set, present: set) -> list[str]:
-    out = []
-    if missing := sorted(wanted - present):
-        out.append(f"{what} missing in Zabbix: {', '.join(map(str, missing))}")
-    if extra := sorted(present - wanted):
-        out.append(f"{what} in Zabbix that NetBox does not want: {', '.join(map(str, extra))}")
-    return out
-
-
-def describe_differences(
-    desired: DesiredHost, actual: ActualHost, changes: dict[str, Any], settings: dict[str, Any]
-) -> list[str]:
-    """``changes`` (from :func:`diff`) as sentences an operator can act on."""
-    out: list[str] = []
-    labels = {
-        "host": "technical name",
-        "name": "visible name",
-        "description": "description",
-        "inventory_mode": "inventory mode",
-        "proxy": "proxy",
-        "proxy_group": "proxy group",
-    }
-    for key, label in labels.items():
-        if key in changes:
-            out.append(
-                f"{label}: Zabbix has {getattr(actual, key)!r}, NetBox wants "
-                f"{getattr(desired, key)!r}"
-            )
-    if "status" in changes:
-        words = {0: "enabled", 1: "disabled"}
-        out.append(
-            f"status: Zabbix has it {words.get(actual.status, actual.status)}, NetBox wants "
-            f"it {words.get(desired.status, desired.status)}"
-        )
-    if "groups" in changes:
-        out += _missing_extra("host groups", set(desired.groups), set(actual.groups))
-    if "templates" in changes:
-        out += _missing_extra("templates", set(desired.templates), set(actual.templates))
-    if "interfaces" in changes:
-        out.append(
-            "interfaces: Zabbix has "
-            + (", ".join(map(_show_interface, actual.interfaces)) or "none")
-            + "; NetBox wants "
-            + ", ".join(map(_show_interface, desired.interfaces))
-        )
-    if "tags" in changes:
-        owned = {t for t in actual.tags if _owned_tag(t[0], settings)}
-        out += _missing_extra(
-            "tags", {f"{k}={v}" for k, v in desired.tags}, {f"{k}={v}" for k, v in owned}
-        )
-    if "macros" in changes:
-        owned = {m for m in actual.macros if m[0].startswith(MACRO_PREFIX)}
-        out += _missing_extra(
-            "macros", {f"{k}={v}" for k, v in desired.macros}, {f"{k}={v}" for k, v in owned}
-        )
-    if "inventory" in changes:
-        for key, value in sorted(desired.inventory.items()):
-            if actual.inventory.get(key, "") != value:
-                out.append(
-                    f"inventory {key}: Zabbix has {actual.inventory.get(key, '')!r}, "
-                    f"NetBox wants {value!r}"
-                )
-    return out

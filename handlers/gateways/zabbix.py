@@ -13,7 +13,7 @@ from typing import Any
 import requests
 from pyzabbix import ZabbixAPI, ZabbixAPIException
 
-from handlers.zabbix_compat import Dialect
+from handlers.gateways.zabbix_dialect import Dialect
 
 #: Seconds a readiness probe waits for the Zabbix API.
 PROBE_TIMEOUT_S = 3.0

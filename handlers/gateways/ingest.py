@@ -1,6 +1,7 @@
-"""Postgres side of webhook ingest: de-duplication, the job row, the spool and counters.
+"""Postgres side of webhook ingest: the web edge's connections, the spool and the counters
+of ignored webhooks (the job row and its de-duplication: :mod:`handlers.gateways.job_records`).
 
-Connections come from :class:`handlers.store.Store`, whose rows are dicts.
+Connections come from :class:`handlers.gateways.postgres.Store`, whose rows are dicts.
 """
 
 from __future__ import annotations
@@ -13,14 +14,13 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-#: A body delivered again within this many seconds is not queued twice.
-DEDUPE_WINDOW_S = 600
 #: Advisory lock key (bigint) of the spool relay: one relay drains at a time, in order.
 RELAY_LOCK_KEY = 0x6E7A635F72656C  # "nzc_rel"
 
 
 class IngestConnection:
-    """One autocommit connection per web thread for :func:`accept`: one round trip a webhook.
+    """One autocommit connection per web thread for
+    :func:`handlers.gateways.job_records.record_webhook`: one round trip a webhook.
 
     Parameters:
       conninfo: the PostgreSQL URL.
@@ -56,56 +56,6 @@ class IngestConnection:
         self._local.conn = None
         if conn is not None:
             conn.close()
-
-
-_ACCEPT = """
-WITH fresh AS (
-    INSERT INTO webhook_dedupe AS d (body_sha256, message_id, received_at)
-    VALUES (%(sha)s, %(id)s, now())
-    ON CONFLICT (body_sha256) DO UPDATE
-        SET message_id = EXCLUDED.message_id, received_at = EXCLUDED.received_at
-        WHERE d.received_at < now() - make_interval(secs => %(window)s)
-    RETURNING message_id
-), job AS (
-    INSERT INTO jobs (id, actor, queue, targets, args, kwargs, request_id)
-    SELECT %(id)s, %(actor)s, %(queue)s, %(targets)s, %(args)s, '{}', %(request_id)s FROM fresh
-    RETURNING id
-)
-SELECT (SELECT id FROM job) AS accepted,
-       (SELECT message_id FROM webhook_dedupe WHERE body_sha256 = %(sha)s) AS earlier
-"""
-
-
-def accept(
-    conn: psycopg.Connection,
-    *,
-    body_sha256: bytes,
-    message_id: str,
-    actor: str,
-    queue: str,
-    targets: list[str],
-    args: list[Any],
-    request_id: str | None,
-) -> str | None:
-    """Record a webhook's message (job row ``queued``) unless the same body came within the
-    de-duplication window. One round trip. Returns None when accepted, else the message id
-    of the earlier delivery. Use an :class:`IngestConnection` (autocommit, no WAL-flush wait).
-    """
-    row = conn.execute(
-        _ACCEPT,
-        {
-            "sha": body_sha256,
-            "id": message_id,
-            "window": DEDUPE_WINDOW_S,
-            "actor": actor,
-            "queue": queue,
-            "targets": targets,
-            "args": Jsonb(args),
-            "request_id": request_id,
-        },
-        prepare=True,
-    ).fetchone()
-    return None if row["accepted"] else row["earlier"]
 
 
 def spool(conn: psycopg.Connection, message: dict[str, Any], error: str) -> None:

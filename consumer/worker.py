@@ -1,11 +1,11 @@
-"""Loaded by the worker (``dramatiq handlers.worker``) and scheduler (``periodiq ...``)."""
+"""Loaded by the worker (``dramatiq consumer.worker``) and scheduler (``periodiq ...``)."""
 
 from __future__ import annotations
 
 import sys
 
-from consumer.config import ConfigError, load_config
 from consumer.wiring import configure_logging, setup
+from handlers.config import ConfigError, load_config
 
 try:
     _config = load_config()

@@ -1,0 +1,315 @@
+"""The reconcile planner, a pure function: what was read in, what to do per target out.
+
+Given the NetBox objects (with their IP addresses), the host configs, the mappings, the
+settings, the interface types chosen by hand, and what Zabbix has (hosts found by id and
+by name, the ids of the names the hosts use), :func:`decide` says for each target:
+create, update (with the changes), disable, delete, in step, skipped (why) or refused
+(why); and which writes must happen before the batched host calls (host groups to
+create, interface-type switches). It does no I/O; :mod:`handlers.jobs.reconcile` reads
+before it and writes after it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from handlers.decide.desired import NotMonitorable, build_desired, select_mapping
+from handlers.decide.diff import diff
+from handlers.decide.host_state import ActualHost, DesiredHost, Ids, owner_of
+from handlers.decide.payloads import interfaces_with_ids
+from handlers.decide.targets import split_target, status_of
+
+#: What a plan can say about a target.
+CREATE, UPDATE, DISABLE, DELETE, IN_STEP, SKIP, REFUSE = (
+    "create",
+    "update",
+    "disable",
+    "delete",
+    "in_step",
+    "skip",
+    "refuse",
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Reading:
+    """What NetBox and Postgres said about a batch of targets.
+
+    Parameters:
+      targets: the targets to decide on.
+      objects: target -> ``{"obj": representation, "ips": [...]}`` for those NetBox returned.
+      configs: host configs by target.
+      settings: the settings row.
+      mappings: every mapping rule.
+      provisioned: interface types chosen by hand for this run (``nzc provision``).
+    """
+
+    targets: list[str]
+    objects: dict[str, dict[str, Any]]
+    configs: dict[str, dict[str, Any]]
+    settings: dict[str, Any]
+    mappings: list[dict[str, Any]]
+    provisioned: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ZabbixView:
+    """What Zabbix has for a batch.
+
+    Parameters:
+      ids: name -> id maps of the host groups, templates, proxies and proxy groups named.
+      by_id: hosts found by the hostids of the host configs.
+      by_name: hosts found by the technical names NetBox wants.
+      has_proxy_groups, version: what the Zabbix version allows, for refusals in words.
+    """
+
+    ids: Ids
+    by_id: dict[str, ActualHost]
+    by_name: dict[str, ActualHost]
+    has_proxy_groups: bool = True
+    version: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class TargetPlan:
+    """The decision for one target.
+
+    Parameters:
+      target: the NetBox object, ``dcim.device:42``.
+      action: one of CREATE, UPDATE, DISABLE, DELETE, IN_STEP, SKIP, REFUSE.
+      reason: why (SKIP, REFUSE, DELETE), in words for the event log.
+      desired: the host NetBox wants (CREATE, UPDATE, DISABLE, IN_STEP).
+      actual: the host Zabbix has (UPDATE, DISABLE, IN_STEP; DELETE when it exists).
+      changes: what :func:`~handlers.decide.diff.diff` found (UPDATE, DISABLE).
+      mapping_id: the mapping rule that applied.
+      config: the host config (DELETE, and wherever one exists).
+      note: worth telling an operator, without stopping the run.
+    """
+
+    target: str
+    action: str
+    reason: str = ""
+    desired: DesiredHost | None = None
+    actual: ActualHost | None = None
+    changes: dict[str, Any] = field(default_factory=dict)
+    mapping_id: int | None = None
+    config: dict[str, Any] | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class InterfaceSwitch:
+    """A host losing an interface type (agent to SNMP): Zabbix refuses to drop an interface
+    that items use, so the new interfaces are created first and the items that work through
+    any interface moved onto the new main one, before the host.update drops the old ones.
+
+    Parameters:
+      target, hostid: the host.
+      new: the interfaces to create (no ids yet).
+      dropped: ids of the interfaces the update drops.
+    """
+
+    target: str
+    hostid: str
+    new: tuple[dict[str, Any], ...]
+    dropped: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Plan:
+    """What a run will do, per target, and the writes that come before the batch.
+
+    Parameters:
+      settings: the settings the decisions used.
+      delete_mode: ``soft`` or ``hard``, for this run's deletes.
+      steps: the decision per target.
+      ids: the name -> id maps the payloads use.
+      groups_to_create: host groups named by desired hosts (or the graveyard) that Zabbix
+        lacks.
+      switches: interface-type switches to prepare, per target.
+      provisioned: interface types chosen by hand, to record in the host configs.
+    """
+
+    settings: dict[str, Any]
+    delete_mode: str
+    steps: dict[str, TargetPlan]
+    ids: Ids
+    groups_to_create: tuple[str, ...] = ()
+    switches: dict[str, InterfaceSwitch] = field(default_factory=dict)
+    provisioned: dict[str, list[str]] = field(default_factory=dict)
+
+    def of(self, *actions: str) -> list[TargetPlan]:
+        """The decisions with one of ``actions``, in target order."""
+        return [s for s in self.steps.values() if s.action in actions]
+
+    @property
+    def changed(self) -> list[TargetPlan]:
+        """Hosts that get a host.update (updates and disables)."""
+        return self.of(UPDATE, DISABLE)
+
+
+@dataclass(frozen=True)
+class Lookups:
+    """What to read from Zabbix before deciding: hosts by id and by technical name, and the
+    ids of the host groups and templates the desired hosts name."""
+
+    hostids: tuple[str, ...]
+    host_names: tuple[str, ...]
+    groups: tuple[str, ...]
+    templates: tuple[str, ...]
+
+
+def _removed(reading: Reading, target: str) -> bool:
+    entry = reading.objects.get(target)
+    return entry is None or status_of(entry["obj"]) in reading.settings["removed_statuses"]
+
+
+def _desired(reading: Reading, target: str) -> tuple[DesiredHost, dict[str, Any] | None]:
+    """The host NetBox wants for a present target, and the mapping that applied; raises
+    :class:`NotMonitorable` with the reason."""
+    entry = reading.objects[target]
+    kind, _ = split_target(target)
+    mapping = select_mapping(entry["obj"], kind, reading.mappings)
+    config = reading.configs.get(target)
+    chosen = reading.provisioned.get(target) or (config or {}).get("interface_types")
+    desired = build_desired(
+        target, entry["obj"], entry["ips"], mapping, reading.settings, provisioned=chosen
+    )
+    return desired, mapping
+
+
+def lookups(reading: Reading) -> Lookups:
+    """The Zabbix reads :func:`decide` needs for ``reading``."""
+    wanted = []
+    for target in reading.targets:
+        if _removed(reading, target):
+            continue
+        try:
+            wanted.append(_desired(reading, target)[0])
+        except NotMonitorable:
+            continue
+    return Lookups(
+        hostids=tuple(sorted({c["hostid"] for c in reading.configs.values() if c["hostid"]})),
+        host_names=tuple(sorted({d.host for d in wanted})),
+        groups=tuple(
+            sorted({g for d in wanted for g in d.groups} | {reading.settings["graveyard_group"]})
+        ),
+        templates=tuple(sorted({t for d in wanted for t in d.templates})),
+    )
+
+
+def _missing_name(desired: DesiredHost, view: ZabbixView) -> str | None:
+    """Why the host cannot be written: a template, proxy or proxy group Zabbix lacks."""
+    missing = [t for t in desired.templates if t not in view.ids.templates]
+    if missing:
+        return (
+            f"template {missing[0]!r} does not exist in Zabbix: import it, or change the "
+            "mapping or the object's zabbix_templates override"
+        )
+    if desired.proxy and desired.proxy not in view.ids.proxies:
+        return f"proxy {desired.proxy!r} does not exist in Zabbix"
+    if desired.proxy_group and desired.proxy_group not in view.ids.proxy_groups:
+        return f"proxy group {desired.proxy_group!r} does not exist in Zabbix" + (
+            "" if view.has_proxy_groups else f" ({view.version} has no proxy groups)"
+        )
+    return None
+
+
+def _decide_one(reading: Reading, view: ZabbixView, target: str) -> TargetPlan:
+    settings = reading.settings
+    config = reading.configs.get(target)
+    if _removed(reading, target):
+        if config is None:
+            return TargetPlan(
+                target=target,
+                action=SKIP,
+                reason="not in NetBox (or removed) and not in Zabbix: nothing to do",
+            )
+        return TargetPlan(
+            target=target,
+            action=DELETE,
+            reason="not in NetBox (or has a removal status)",
+            actual=view.by_id.get(config["hostid"]),
+            config=config,
+        )
+    try:
+        desired, mapping = _desired(reading, target)
+    except NotMonitorable as exc:
+        return TargetPlan(target=target, action=SKIP, reason=f"not monitored: {exc}", config=config)
+    mapping_id = mapping["id"] if mapping else None
+    problem = _missing_name(desired, view)
+    if problem:
+        return TargetPlan(target=target, action=REFUSE, reason=problem, config=config)
+    actual = view.by_id.get(config["hostid"]) if config else None
+    note = None
+    if actual is None:
+        if config:
+            note = (
+                f"its host config names Zabbix host {config['hostid']}, which is gone "
+                "(deleted by hand?)"
+            )
+        actual = view.by_name.get(desired.host)
+        owner = owner_of(actual, settings["tag_prefix"]) if actual else None
+        if actual is not None and owner != target:
+            owner_tag = f"{settings['tag_prefix']}object"
+            return TargetPlan(
+                target=target,
+                action=REFUSE,
+                reason=(
+                    f"a Zabbix host named {desired.host!r} already exists and is not ours "
+                    f"(no {owner_tag}={target} tag): import it with `nzc import {target}`, "
+                    "or rename one of them"
+                ),
+                config=config,
+                note=note,
+            )
+    common = {"target": target, "desired": desired, "mapping_id": mapping_id, "config": config}
+    if actual is None:
+        return TargetPlan(action=CREATE, note=note, **common)
+    changes = diff(desired, actual, settings)
+    if not changes:
+        return TargetPlan(action=IN_STEP, actual=actual, note=note, **common)
+    action = DISABLE if changes.get("status") == 1 else UPDATE
+    return TargetPlan(action=action, actual=actual, changes=changes, note=note, **common)
+
+
+def _switch(step: TargetPlan) -> InterfaceSwitch | None:
+    """The interface switch an update needs: a type goes and a new one comes."""
+    if "interfaces" not in step.changes:
+        return None
+    items = interfaces_with_ids(step.desired.interfaces, step.actual.interfaces)
+    kept = {i["interfaceid"] for i in items if "interfaceid" in i}
+    dropped = tuple(
+        i["interfaceid"] for i in step.actual.interfaces if i["interfaceid"] not in kept
+    )
+    new = tuple(i for i in items if "interfaceid" not in i)
+    if not dropped or not new:
+        return None
+    return InterfaceSwitch(target=step.target, hostid=step.actual.hostid, new=new, dropped=dropped)
+
+
+def decide(reading: Reading, view: ZabbixView, *, delete_mode: str | None = None) -> Plan:
+    """The plan for ``reading`` against ``view``: a decision per target, the host groups to
+    create and the interface switches to prepare. ``delete_mode`` overrides the setting."""
+    steps = {t: _decide_one(reading, view, t) for t in sorted(set(reading.targets))}
+    mode = delete_mode or reading.settings["delete_mode"]
+    wanted_groups = {
+        g for s in steps.values() if s.action != REFUSE and s.desired for g in s.desired.groups
+    }
+    if mode == "soft" and any(s.action == DELETE and s.actual for s in steps.values()):
+        wanted_groups.add(reading.settings["graveyard_group"])
+    switches = {
+        s.target: switch
+        for s in steps.values()
+        if s.action in (UPDATE, DISABLE) and (switch := _switch(s))
+    }
+    return Plan(
+        settings=reading.settings,
+        delete_mode=mode,
+        steps=steps,
+        ids=view.ids,
+        groups_to_create=tuple(sorted(wanted_groups - set(view.ids.groups))),
+        switches=switches,
+        provisioned=reading.provisioned,
+    )

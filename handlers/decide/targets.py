@@ -1,0 +1,53 @@
+"""What the service keys on in NetBox, named once: object types, targets, status.
+
+A *target* is the NetBox object a Zabbix host stands for, written ``OBJECT_TYPE:ID``
+(``dcim.device:42``): the key of job rows, dirty marks, host configs and our ownership tag.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+DEVICE = "dcim.device"
+VM = "virtualization.virtualmachine"
+INTERFACE = "dcim.interface"
+VM_INTERFACE = "virtualization.vminterface"
+IP_ADDRESS = "ipam.ipaddress"
+#: Object types that become Zabbix hosts.
+HOST_TYPES = (DEVICE, VM)
+#: Object types the service acts on; any other is acknowledged and ignored.
+HANDLED_OBJECT_TYPES = (DEVICE, VM, INTERFACE, VM_INTERFACE, IP_ADDRESS)
+#: The ``model`` names of NetBox < 4.4 webhook bodies, and their ``object_type``.
+OBJECT_TYPE_OF_MODEL = {t.split(".")[1]: t for t in HANDLED_OBJECT_TYPES}
+#: Short forms an operator may type for a target's object type.
+TARGET_ALIASES = {"device": DEVICE, "vm": VM, "virtualmachine": VM}
+
+
+def target_of(object_type: str, object_id: int) -> str:
+    """The target of a NetBox object: ``dcim.device:42``."""
+    return f"{object_type}:{object_id}"
+
+
+def split_target(target: str) -> tuple[str, int]:
+    """(object type, id) of a canonical target."""
+    object_type, _, object_id = target.partition(":")
+    return object_type, int(object_id)
+
+
+def parse_target(text: str) -> str:
+    """``dcim.device:42`` (or ``device:42``, ``vm:7``) as a canonical target; ValueError with
+    what to type instead."""
+    kind, _, object_id = text.strip().partition(":")
+    kind = TARGET_ALIASES.get(kind, kind)
+    if kind not in HOST_TYPES or not object_id.isdigit():
+        raise ValueError(
+            f"{text!r} is not a target: write OBJECT_TYPE:ID, e.g. {DEVICE}:42 or "
+            f"{VM}:7 (short: device:42, vm:7)"
+        )
+    return target_of(kind, int(object_id))
+
+
+def status_of(obj: dict[str, Any]) -> str | None:
+    """The status slug of a NetBox object (``active``), from its REST or webhook form."""
+    status = obj.get("status")
+    return status.get("value") if isinstance(status, dict) else status

@@ -1,0 +1,54 @@
+"""The ``host_configs`` table: each NetBox object the service manages, with its Zabbix
+hostid, names, mapping and interface-type choice."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+
+def load_host_configs(conn: psycopg.Connection, targets: list[str]) -> dict[str, dict[str, Any]]:
+    rows = conn.execute("SELECT * FROM host_configs WHERE target = ANY(%s)", [targets]).fetchall()
+    return {row["target"]: row for row in rows}
+
+
+def save_host_config(
+    conn: psycopg.Connection,
+    *,
+    target: str,
+    hostid: str,
+    host: str,
+    name: str,
+    mapping_id: int | None,
+    last_diff: dict[str, Any] | None,
+    interface_types: list[str] | None = None,
+) -> None:
+    """Insert or update a host config; ``interface_types`` (chosen by hand) is kept when None."""
+    conn.execute(
+        "INSERT INTO host_configs (target, hostid, host, name, mapping_id, last_diff,"
+        " interface_types) VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (target) DO UPDATE"
+        " SET hostid = EXCLUDED.hostid, host = EXCLUDED.host, name = EXCLUDED.name,"
+        " mapping_id = EXCLUDED.mapping_id, in_sync = true, last_diff = EXCLUDED.last_diff,"
+        " interface_types = COALESCE(EXCLUDED.interface_types, host_configs.interface_types),"
+        " last_synced_at = now()",
+        [
+            target,
+            hostid,
+            host,
+            name,
+            mapping_id,
+            Jsonb(last_diff) if last_diff else None,
+            interface_types,
+        ],
+    )
+
+
+def host_config_targets(conn: psycopg.Connection) -> list[str]:
+    """Every target that has a host config, in order."""
+    return [r["target"] for r in conn.execute("SELECT target FROM host_configs ORDER BY target")]
+
+
+def delete_host_config(conn: psycopg.Connection, target: str) -> None:
+    conn.execute("DELETE FROM host_configs WHERE target = %s", [target])

@@ -1,0 +1,355 @@
+"""Reconcile runs: bring a batch of dirty targets in line with NetBox, with array calls.
+
+A run claims up to ``batch`` dirty targets (a committed lease, so events marking them
+again never wait for the run), then goes through three steps in order:
+
+1. **read** (gateways): the targets from NetBox (one filtered request per kind), their host
+   configs, the mappings and settings from Postgres, then what Zabbix has (one call per
+   kind of name, one ``host.get`` per lookup);
+2. **decide** (:func:`handlers.decide.plan.decide`, pure): per target, create, update,
+   disable, delete, in step, skipped or refused;
+3. **write** (gateways): host groups and interface switches first, then one ``host.create``
+   carrying every new host, one ``host.update`` carrying every changed one, deletes likewise,
+   each host config recorded. A batch Zabbix refuses is retried host by host, so one bad host
+   does not block the others. If the run fails part way, every Zabbix write it made is
+   undone (compensation; host groups, which are harmless, excepted) and the job fails.
+
+Each target's outcome goes to the event log under that target.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from handlers.decide.archive import archive_payloads, archived_names
+from handlers.decide.payloads import (
+    create_payload,
+    interfaces_with_ids,
+    undo_update_payload,
+    update_payload,
+)
+from handlers.decide.plan import (
+    CREATE,
+    DELETE,
+    IN_STEP,
+    REFUSE,
+    SKIP,
+    Plan,
+    Reading,
+    TargetPlan,
+    ZabbixView,
+    decide,
+    lookups,
+)
+from handlers.decide.targets import split_target, target_of
+from handlers.gateways import dirty_targets, host_configs, mappings, zabbix_hosts
+from handlers.gateways.postgres import Store
+from handlers.gateways.settings import read_settings
+from handlers.gateways.zabbix import ZabbixGateway
+from handlers.runner import Job, JobError
+
+log = logging.getLogger(__name__)
+
+#: Targets one reconcile run claims at most.
+DEFAULT_BATCH = 200
+
+
+def reconcile(
+    job: Job, zbx: ZabbixGateway, netbox: Any, store: Store, batch: int = DEFAULT_BATCH
+) -> dict[str, Any]:
+    """One reconcile run. Returns counts; the caller re-nudges when targets remain."""
+    with store.connection() as side:  # the claim commits at once (see claim_dirty)
+        claimed = dirty_targets.claim_dirty(side, batch, job.job_id)
+    if not claimed:
+        return {"claimed": 0}
+    try:
+        job.lock(list(claimed))
+        plan = plan_targets(job.conn, zbx, netbox, list(claimed))
+        outcome = write(job, zbx, plan)
+        dirty_targets.clear_dirty(job.conn, claimed, job.job_id)
+    except BaseException:
+        with store.connection() as side:  # the job rolls back; the targets stay dirty
+            dirty_targets.release_claims(side, job.job_id)
+        raise
+    return {"claimed": len(claimed), **summary(job, plan, outcome)}
+
+
+def read(
+    conn: Any,
+    zbx: ZabbixGateway,
+    netbox: Any,
+    targets: list[str],
+    provisioned: dict[str, list[str]] | None = None,
+) -> tuple[Reading, ZabbixView]:
+    """Everything the planner needs about ``targets``, from Postgres, NetBox and Zabbix."""
+    by_kind: dict[str, list[int]] = {}
+    for target in targets:
+        kind, object_id = split_target(target)
+        by_kind.setdefault(kind, []).append(object_id)
+    objects = {
+        target_of(kind, object_id): entry
+        for kind, ids in by_kind.items()
+        for object_id, entry in netbox.fetch_hosts(kind, ids).items()
+    }
+    reading = Reading(
+        targets=list(targets),
+        objects=objects,
+        configs=host_configs.load_host_configs(conn, targets),
+        settings=read_settings(conn),
+        mappings=mappings.load_mappings(conn),
+        provisioned=provisioned or {},
+    )
+    return reading, zabbix_hosts.read(zbx, lookups(reading))
+
+
+def plan_targets(
+    conn: Any,
+    zbx: ZabbixGateway,
+    netbox: Any,
+    targets: list[str],
+    provisioned: dict[str, list[str]] | None = None,
+) -> Plan:
+    """Read ``targets`` and decide what to do with each; writes nothing."""
+    return decide(*read(conn, zbx, netbox, targets, provisioned))
+
+
+@dataclass
+class Outcome:
+    """What the write step did, per target."""
+
+    created: dict[str, str] = field(default_factory=dict)
+    updated: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    #: Targets whose write Zabbix refused, with its error.
+    failed: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Journal:
+    """The Zabbix writes of a run that can be undone, newest last."""
+
+    undo: dict[str, Callable[[], Any]] = field(default_factory=dict)
+
+    def add(self, key: str, action: Callable[[], Any]) -> None:
+        self.undo[key] = action
+
+    def forget(self, key: str) -> None:
+        self.undo.pop(key, None)
+
+    def rollback(self) -> list[str]:
+        """Undo every write, newest first; returns what could not be undone."""
+        failed = []
+        for key, action in reversed(list(self.undo.items())):
+            try:
+                action()
+            except Exception:  # noqa: BLE001 -- undo the rest; the caller reports the original
+                log.exception("could not undo %s after a failed run", key)
+                failed.append(key)
+        return failed
+
+
+def write(job: Job, zbx: ZabbixGateway, plan: Plan) -> Outcome:
+    """Carry out ``plan`` in Zabbix and record the host configs in the job's transaction.
+
+    If anything fails, every write recorded in the journal is undone (newest first) and the
+    job fails with :class:`JobError`; the host configs roll back with the job.
+    """
+    journal, outcome = Journal(), Outcome()
+    try:
+        ids = plan.ids.with_groups(zabbix_hosts.create_groups(zbx, plan.groups_to_create))
+        _create(job, zbx, plan, ids, journal, outcome)
+        _update(job, zbx, plan, ids, journal, outcome)
+        for step in plan.of(IN_STEP):
+            _save(job, plan, step, step.actual.hostid)
+        _delete(job, zbx, plan, ids, journal, outcome)
+    except Exception as exc:
+        made = list(outcome.created.values())
+        left = journal.rollback()
+        raise JobError(
+            f"reconcile failed after creating {len(made)} host(s), which were removed, and "
+            f"{len(journal.undo) - len(made)} other write(s), undone"
+            + (f" except {', '.join(left)}" if left else "")
+            + f": {exc}",
+            data={"removed_hostids": made, "not_undone": left},
+        ) from exc
+    return outcome
+
+
+def _create(
+    job: Job, zbx: ZabbixGateway, plan: Plan, ids: Any, journal: Journal, outcome: Outcome
+) -> None:
+    steps = plan.of(CREATE)
+    hostids, failed = zabbix_hosts.batched(
+        zbx,
+        "host.create",
+        [create_payload(zbx.dialect, s.desired, ids) for s in steps],
+        [s.target for s in steps],
+    )
+    outcome.failed.update(failed)
+    for step, hostid in zip(steps, hostids, strict=True):
+        if hostid is None:
+            continue
+        journal.add(f"host.create {hostid}", lambda h=hostid: zbx.call("host.delete", [h]))
+        outcome.created[step.target] = hostid
+        _save(job, plan, step, hostid)
+        job.log(
+            "info",
+            f"{step.target}: CreateZabbixHost: created host {step.desired.host!r} ({hostid})",
+            target=step.target,
+            data={"hostid": hostid},
+        )
+
+
+def _update(
+    job: Job, zbx: ZabbixGateway, plan: Plan, ids: Any, journal: Journal, outcome: Outcome
+) -> None:
+    steps = plan.changed
+    interfaces: dict[str, list[dict[str, Any]]] = {}
+    for step in steps:
+        items = interfaces_with_ids(step.desired.interfaces, step.actual.interfaces)
+        switch = plan.switches.get(step.target)
+        if switch:
+            done = zabbix_hosts.switch_interfaces(zbx, switch)
+            journal.add(
+                f"interface switch {step.target}", lambda d=done: zabbix_hosts.undo_switch(zbx, d)
+            )
+            new = iter(done.created)
+            items = [i if "interfaceid" in i else {**i, "interfaceid": next(new)} for i in items]
+        interfaces[step.target] = items
+    payloads = [
+        update_payload(zbx.dialect, s.actual, s.changes, s.desired, ids, interfaces[s.target])
+        for s in steps
+    ]
+    hostids, failed = zabbix_hosts.batched(zbx, "host.update", payloads, [s.target for s in steps])
+    outcome.failed.update(failed)
+    for step, hostid in zip(steps, hostids, strict=True):
+        if hostid is None:
+            continue
+        switched = step.target in plan.switches
+        if switched:
+            # The update dropped the old interfaces: the switch stays, and the retry of a
+            # failed run converges on it; everything else the update changed is put back.
+            journal.forget(f"interface switch {step.target}")
+        back = undo_update_payload(
+            zbx.dialect,
+            step.actual,
+            step.changes,
+            ids,
+            None if switched else interfaces[step.target],
+        )
+        journal.add(f"host.update {hostid}", lambda p=back: zbx.call("host.update", p))
+        outcome.updated.append(step.target)
+        changed = _jsonable(step.changes)
+        _save(job, plan, step, step.actual.hostid, changed)
+        job.log(
+            "info",
+            f"{step.target}: UpdateZabbixHost: updated {', '.join(sorted(step.changes))}",
+            target=step.target,
+            data={"hostid": step.actual.hostid, "changes": changed},
+        )
+
+
+def _delete(
+    job: Job, zbx: ZabbixGateway, plan: Plan, ids: Any, journal: Journal, outcome: Outcome
+) -> None:
+    """DeleteZabbixHost for every DELETE step: soft (archive) or hard (``host.delete``, last,
+    as it cannot be undone); either way the host config goes."""
+    steps = plan.of(DELETE)
+    present = [s for s in steps if s.actual is not None]
+    done = [s for s in steps if s.actual is None]
+    if plan.delete_mode == "hard":
+        done += present
+    elif present:
+        wanted = [
+            archived_names(s.config["host"], s.config["name"], plan.settings["archived_suffix"])
+            for s in present
+        ]
+        taken = zabbix_hosts.taken_names(zbx, [w[0] for w in wanted], [w[1] for w in wanted])
+        payloads = archive_payloads(
+            [s.config for s in present],
+            plan.settings,
+            ids.groups[plan.settings["graveyard_group"]],
+            zbx.dialect.group_param,
+            *taken,
+        )
+        hostids, failed = zabbix_hosts.batched(
+            zbx, "host.update", payloads, [s.target for s in present]
+        )
+        outcome.failed.update(failed)
+        for step, hostid in zip(present, hostids, strict=True):
+            if hostid is None:
+                continue
+            back = _unarchive(zbx, step)
+            journal.add(f"archive {hostid}", lambda p=back: zbx.call("host.update", p))
+            done.append(step)
+    for step in done:
+        host_configs.delete_host_config(job.conn, step.target)
+        outcome.deleted.append(step.target)
+        job.log(
+            "info",
+            f"{step.target}: DeleteZabbixHost: deleted host {step.config['host']!r} "
+            f"({plan.delete_mode})",
+            target=step.target,
+            data={"hostid": step.config["hostid"], "mode": plan.delete_mode},
+        )
+    gone = [s.actual.hostid for s in present if plan.delete_mode == "hard"]
+    if gone:
+        zbx.call("host.delete", gone)
+
+
+def _unarchive(zbx: ZabbixGateway, step: TargetPlan) -> dict[str, Any]:
+    actual = step.actual
+    return {
+        "hostid": actual.hostid,
+        "host": actual.host,
+        "name": actual.name,
+        "status": actual.status,
+        zbx.dialect.group_param: [{"groupid": actual.group_ids[g]} for g in actual.groups],
+    }
+
+
+def _save(
+    job: Job,
+    plan: Plan,
+    step: TargetPlan,
+    hostid: str,
+    changes: dict[str, Any] | None = None,
+) -> None:
+    """Record the host config of a target the run brought in line."""
+    host_configs.save_host_config(
+        job.conn,
+        target=step.target,
+        hostid=hostid,
+        host=step.desired.host,
+        name=step.desired.name,
+        mapping_id=step.mapping_id,
+        last_diff=changes,
+        interface_types=plan.provisioned.get(step.target),
+    )
+
+
+def summary(job: Job, plan: Plan, outcome: Outcome) -> dict[str, Any]:
+    """Log what was skipped, refused or failed, per target, and count the outcomes."""
+    for step in plan.of(SKIP):
+        job.log("info", f"{step.target}: {step.reason}", target=step.target)
+    failed = {s.target: s.reason for s in plan.of(REFUSE)} | outcome.failed
+    for target, error in failed.items():
+        job.log("error", f"{target}: {error}", target=target)
+    for step in plan.steps.values():
+        if step.note:
+            job.log("warning", f"{step.target}: {step.note}", target=step.target)
+    return {
+        "created": len(outcome.created),
+        "updated": len(outcome.updated),
+        "deleted": len(outcome.deleted),
+        "in_step": len(plan.of(IN_STEP)),
+        "skipped": len(plan.of(SKIP)),
+        "failed": len(failed),
+    }
+
+
+def _jsonable(changes: dict[str, Any]) -> dict[str, Any]:
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in changes.items()}
