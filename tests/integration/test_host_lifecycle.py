@@ -208,6 +208,47 @@ def test_a_create_that_fails_after_host_create_leaves_no_host_and_the_retry_conv
     )
 
 
+def test_an_update_that_fails_after_host_update_is_undone_and_the_retry_converges(
+    stack, db, monkeypatch
+):
+    """Compensation covers updates too: the rename written to Zabbix is put back when the
+    run fails afterwards, so Zabbix never runs ahead of the host configs."""
+    from handlers.gateways import host_configs
+
+    sim, runtime, zabbix = stack
+    dev = sim.sim.create_device("undo-01", ip="10.0.31.1/24", serial="U1")
+    hostid = wait_for(lambda: one_host(zabbix, "undo-01"), "the host")["hostid"]
+    stack.settle()
+    real_save = host_configs.save_host_config
+
+    def failing_save(*args, **kwargs):
+        raise RuntimeError("disk full while recording the host config")
+
+    monkeypatch.setattr(host_configs, "save_host_config", failing_save)
+    updates = runtime.zabbix.calls["host.update"]
+    sim.sim.update_device(dev, name="undo-01-renamed")
+    failed = wait_for(
+        lambda: db.execute(
+            "SELECT * FROM jobs WHERE actor = 'reconcile' AND status = 'failed'"
+            " AND error LIKE '%%disk full%%' AND enqueued_at >= %s",
+            [stack.since],
+        ).fetchone(),
+        "the reconcile run to fail",
+    )
+    assert "1 other write(s), undone" in failed["error"], failed["error"]
+    assert runtime.zabbix.calls["host.update"] == updates + 2  # the rename and its undo
+    host = one_host(zabbix, "undo-01")
+    assert host["hostid"] == hostid and host["host"] == "undo-01"
+    assert host["inventory"]["serialno_a"] == "U1"
+    assert one_host(zabbix, "undo-01-renamed") is None
+
+    monkeypatch.setattr(host_configs, "save_host_config", real_save)
+    renamed = wait_for(
+        lambda: one_host(zabbix, "undo-01-renamed"), "the retried run to rename", timeout=45
+    )
+    assert renamed["hostid"] == hostid
+
+
 def test_a_mapping_puts_hosts_on_a_proxy_with_snmp_v2c_and_v3_interfaces(stack, db, zabbix_version):
     sim, runtime, zabbix = stack
     dialect = zabbix.dialect
