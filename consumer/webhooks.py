@@ -23,6 +23,7 @@ from consumer.state import AppState, app_state
 from handlers.broker import QUEUE_EVENTS
 from handlers.decide.translate import event_target, ignore_reason
 from handlers.gateways import ingest, job_records
+from handlers.middleware.job_recorder import RECORDED
 from handlers.runtime import Runtime
 from schemas.webhook import WebhookSchema
 
@@ -101,8 +102,8 @@ def _queue(state: AppState, event: dict[str, Any], body_sha256: bytes) -> Any:
         actor_name="handle_event",
         args=(event,),
         kwargs={},
-        # "recorded": the job row is written here, with the de-duplication, in one statement.
-        options={"request_id": event["request_id"], "recorded": True},
+        # The job row is written here, with the de-duplication, in one statement.
+        options={"request_id": event["request_id"], RECORDED: True},
     )
     runtime, relay, ingest_db = state.runtime, state.relay, state.ingest_db
     db_up = True

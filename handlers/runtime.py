@@ -1,4 +1,5 @@
-"""The per-process runtime: configuration, store and broker, set once by ``wiring.setup``."""
+"""The per-process runtime: configuration, store, broker and the gateways' clients, set once
+when the process is wired (``consumer.wiring.setup``) and read by jobs."""
 
 from __future__ import annotations
 

@@ -15,6 +15,10 @@ from handlers.runner import Refused
 
 log = logging.getLogger(__name__)
 
+#: Message option saying the job row was already written (the web edge writes a webhook's
+#: row with its de-duplication, in one statement), so enqueueing it writes nothing more.
+RECORDED = "recorded"
+
 
 class JobRecorder(Middleware):
     """Keeps the jobs table in step with the broker.
@@ -27,13 +31,13 @@ class JobRecorder(Middleware):
     """
 
     actor_options = {"job_targets"}
-    # Message options read here: request_id, replay_of, recorded.
+    # Message options read here: request_id, replay_of, RECORDED.
 
     def __init__(self, store: Store) -> None:
         self.store = store
 
     def after_enqueue(self, broker: dramatiq.Broker, message: dramatiq.Message, delay: Any) -> None:
-        if message.options.get("retries") or message.options.get("recorded"):
+        if message.options.get("retries") or message.options.get(RECORDED):
             return  # a retry, or a webhook whose row the web edge wrote with its de-duplication
         actor = broker.get_actor(message.actor_name)
         targets_fn = actor.options.get("job_targets")
