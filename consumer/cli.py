@@ -13,10 +13,11 @@ from marshmallow import ValidationError
 
 from handlers.config import Config, ConfigError, load_config
 from handlers.decide.desired import INTERFACE_TYPES, interface_types_problem
-from handlers.decide.targets import DEVICE, HOST_TYPES, parse_target
+from handlers.decide.targets import parse_target
 from handlers.gateways import host_configs, job_records, mappings
 from handlers.gateways.postgres import Store, migrate
 from handlers.gateways.settings import SettingsError, read_settings, update_settings
+from schemas.netbox import DEVICE, HOST_TYPES
 from schemas.settings import SECRET_FIELDS, format_errors, parse_setting_value
 
 

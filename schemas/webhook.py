@@ -20,7 +20,7 @@ from marshmallow import (
     validates_schema,
 )
 
-from handlers.decide.targets import OBJECT_TYPE_OF_MODEL
+from schemas.netbox import OBJECT_TYPE_OF_MODEL
 
 #: Object events; anything starting with ``job_`` is a job event.
 OBJECT_EVENTS = ("created", "updated", "deleted")

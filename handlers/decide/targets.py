@@ -1,4 +1,5 @@
-"""What the service keys on in NetBox, named once: object types, targets, status.
+"""What the service keys on in NetBox: targets and status (the object types themselves are
+named once, in :mod:`schemas.netbox`).
 
 A *target* is the NetBox object a Zabbix host stands for, written ``OBJECT_TYPE:ID``
 (``dcim.device:42``): the key of job rows, dirty marks, host configs and our ownership tag.
@@ -8,17 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-DEVICE = "dcim.device"
-VM = "virtualization.virtualmachine"
-INTERFACE = "dcim.interface"
-VM_INTERFACE = "virtualization.vminterface"
-IP_ADDRESS = "ipam.ipaddress"
-#: Object types that become Zabbix hosts.
-HOST_TYPES = (DEVICE, VM)
-#: Object types the service acts on; any other is acknowledged and ignored.
-HANDLED_OBJECT_TYPES = (DEVICE, VM, INTERFACE, VM_INTERFACE, IP_ADDRESS)
-#: The ``model`` names of NetBox < 4.4 webhook bodies, and their ``object_type``.
-OBJECT_TYPE_OF_MODEL = {t.split(".")[1]: t for t in HANDLED_OBJECT_TYPES}
+from schemas.netbox import DEVICE, HOST_TYPES, VM
+
 #: Short forms an operator may type for a target's object type.
 TARGET_ALIASES = {"device": DEVICE, "vm": VM, "virtualmachine": VM}
 

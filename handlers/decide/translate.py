@@ -8,16 +8,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from handlers.decide.targets import (
-    DEVICE,
-    HANDLED_OBJECT_TYPES,
-    INTERFACE,
-    IP_ADDRESS,
-    VM,
-    VM_INTERFACE,
-    status_of,
-    target_of,
-)
+from handlers.decide.targets import status_of, target_of
+from schemas.netbox import DEVICE, HANDLED_OBJECT_TYPES, INTERFACE, IP_ADDRESS, VM, VM_INTERFACE
 
 #: Host actions a decision can ask for.
 SYNC, DISABLE, DELETE, UPDATE_INTERFACES, IGNORE = (

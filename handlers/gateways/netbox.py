@@ -8,7 +8,7 @@ from typing import Any
 
 import pynetbox
 
-from handlers.decide.targets import DEVICE, VM
+from schemas.netbox import DEVICE, VM
 
 #: Host object type -> (endpoint path, IP address filter).
 ENDPOINTS = {

@@ -1,0 +1,17 @@
+"""NetBox's own names that the webhook bodies and the service key on: object types.
+
+One place for them: the webhook schema normalises bodies with them, and
+:mod:`handlers.decide.targets` builds targets from them.
+"""
+
+DEVICE = "dcim.device"
+VM = "virtualization.virtualmachine"
+INTERFACE = "dcim.interface"
+VM_INTERFACE = "virtualization.vminterface"
+IP_ADDRESS = "ipam.ipaddress"
+#: Object types that become Zabbix hosts.
+HOST_TYPES = (DEVICE, VM)
+#: Object types the service acts on; any other is acknowledged and ignored.
+HANDLED_OBJECT_TYPES = (DEVICE, VM, INTERFACE, VM_INTERFACE, IP_ADDRESS)
+#: The ``model`` names of NetBox < 4.4 webhook bodies, and their ``object_type``.
+OBJECT_TYPE_OF_MODEL = {t.split(".")[1]: t for t in HANDLED_OBJECT_TYPES}
