@@ -23,16 +23,22 @@ from handlers.jobs.reconcile import plan_targets, summary, write
 from handlers.runner import Job, Refused
 
 
+def _refused(job_name: str, target: str, why: str, **data: Any) -> Refused:
+    """The refusal of a job by hand: its name, its target and why, for the job row."""
+    return Refused(f"{job_name} {target}: {why}", data={"target": target, **data})
+
+
 def _step(plan: Plan, target: str, job_name: str) -> TargetPlan:
     """The target's decision; a job by hand fails loudly where a reconcile run would log."""
     step = plan.steps[target]
     if step.action in (SKIP, REFUSE):
-        raise Refused(f"{job_name} {target}: {step.reason}", data={"target": target})
+        raise _refused(job_name, target, step.reason)
     if step.action == DELETE:
-        raise Refused(
-            f"{job_name} {target}: it is not in NetBox (or has a removal status); "
+        raise _refused(
+            job_name,
+            target,
+            "it is not in NetBox (or has a removal status); "
             f"`nzc hosts delete {target}` removes its Zabbix host",
-            data={"target": target},
         )
     return step
 
@@ -42,7 +48,7 @@ def _converge(job: Job, zbx: ZabbixGateway, plan: Plan, target: str, job_name: s
     outcome = write(job, zbx, plan)
     counts = summary(job, plan, outcome)
     if target in outcome.failed:  # Zabbix refused the write
-        raise Refused(f"{job_name} {target}: {outcome.failed[target]}", data={"target": target})
+        raise _refused(job_name, target, outcome.failed[target])
     config = host_configs.load_host_configs(job.conn, [target])[target]
     return {"target": target, "hostid": config["hostid"], "host": config["host"], **counts}
 
@@ -57,10 +63,11 @@ def create_host(job: Job, zbx: ZabbixGateway, netbox: Any, target: str) -> dict:
 def update_host(job: Job, zbx: ZabbixGateway, netbox: Any, target: str) -> dict:
     """UpdateZabbixHost: one ``host.update`` with what changed, none when nothing did."""
     if not host_configs.load_host_configs(job.conn, [target]):
-        raise Refused(
-            f"UpdateZabbixHost {target}: it has no host config, so no Zabbix host to update; "
-            f"create one with `nzc provision agent {target}` or `nzc hosts create {target}`",
-            data={"target": target},
+        raise _refused(
+            "UpdateZabbixHost",
+            target,
+            "it has no host config, so no Zabbix host to update; create one with "
+            f"`nzc provision agent {target}` or `nzc hosts create {target}`",
         )
     plan = plan_targets(job.conn, zbx, netbox, [target])
     return _converge(job, zbx, plan, target, "UpdateZabbixHost")
@@ -71,17 +78,18 @@ def provision(job: Job, zbx: ZabbixGateway, netbox: Any, target: str, kinds: lis
     interface types and keep that choice in the host config, over the mapping's."""
     job_name = "ProvisionAgent" if kinds == ["agent"] else "ProvisionSNMP"
     if problem := interface_types_problem(kinds):
-        raise Refused(
-            f"{job_name} {target}: {problem}", data={"target": target, "interface_types": kinds}
-        )
+        raise _refused(job_name, target, problem, interface_types=kinds)
     plan = plan_targets(job.conn, zbx, netbox, [target], provisioned={target: kinds})
     got = [interface_kind(i) for i in _step(plan, target, job_name).desired.interfaces]
     if got != kinds:
-        raise Refused(
-            f"{job_name} {target}: the object's own override (custom field "
-            f"zabbix_interface_type or config context zabbix.interface_type) asks for "
-            f"{', '.join(got)}; change it in NetBox to provision {', '.join(kinds)}",
-            data={"target": target, "interface_types": kinds, "override": got},
+        raise _refused(
+            job_name,
+            target,
+            "the object's own override (custom field zabbix_interface_type or config context "
+            f"zabbix.interface_type) asks for {', '.join(got)}; change it in NetBox to "
+            f"provision {', '.join(kinds)}",
+            interface_types=kinds,
+            override=got,
         )
     return _converge(job, zbx, plan, target, job_name)
 
@@ -121,16 +129,17 @@ def delete_host(
 def _host_in_step_or_changed(plan: Plan, target: str, job_name: str) -> TargetPlan:
     step = _step(plan, target, job_name)
     if not step.config:
-        raise Refused(
-            f"{job_name} {target}: it has no host config; create the host first "
-            f"(`nzc provision agent {target}`)",
-            data={"target": target},
+        raise _refused(
+            job_name,
+            target,
+            f"it has no host config; create the host first (`nzc provision agent {target}`)",
         )
     if step.action == CREATE:
-        raise Refused(
-            f"{job_name} {target}: {step.note or 'its Zabbix host is missing'}; "
+        raise _refused(
+            job_name,
+            target,
+            f"{step.note or 'its Zabbix host is missing'}; "
             f"recreate it with `nzc hosts create {target}`",
-            data={"target": target},
         )
     return step
 
