@@ -11,15 +11,11 @@ import socket
 import uuid
 from pathlib import Path
 
-import dramatiq
 import psycopg
 import pytest
 
-from consumer.wiring import setup
-from handlers.config import load_config
-from handlers.gateways.postgres import migrate
-from handlers.gateways.zabbix import ZabbixGateway
-from handlers.runtime import set_runtime
+# The service's own modules (and Dramatiq, pika) are imported by the fixtures that use
+# them, so that the unit tests of pure functions start without them.
 
 #: Postgres role with CREATEDB, made by deploy/dev/services.sh.
 ADMIN_URL = os.environ.get(
@@ -59,6 +55,8 @@ def database_url():
     name = f"nzc_test_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
+    from handlers.gateways.postgres import migrate
+
     url = ADMIN_URL.rsplit("/", 1)[0] + "/" + name
     migrate(url)
     yield url
@@ -88,12 +86,17 @@ def make_env(database_url: str, **overrides: str) -> dict[str, str]:
 
 @pytest.fixture
 def config(database_url):
+    from handlers.config import load_config
+
     return load_config(make_env(database_url))
 
 
 @pytest.fixture
 def stub_runtime(config):
     """The process wired with a StubBroker (no RabbitMQ): for unit-level job tests."""
+    from consumer.wiring import setup
+    from handlers.runtime import set_runtime
+
     runtime = setup(config, stub=True)
     yield runtime
     runtime.store.close()
@@ -103,6 +106,9 @@ def stub_runtime(config):
 @pytest.fixture
 def rabbit_runtime(config):
     """The process wired with the real RabbitMQ (test vhost), queues emptied first."""
+    from consumer.wiring import setup
+    from handlers.runtime import set_runtime
+
     runtime = setup(config)
     runtime.broker.flush_all()
     yield runtime
@@ -115,9 +121,11 @@ def rabbit_runtime(config):
 @pytest.fixture
 def start_worker():
     """Start a Dramatiq worker on a broker (after the test declared its actors)."""
+    import dramatiq
+
     workers = []
 
-    def start(broker: dramatiq.Broker, threads: int = 4, queues=None) -> dramatiq.Worker:
+    def start(broker, threads: int = 4, queues=None):
         worker = dramatiq.Worker(broker, queues=queues, worker_threads=threads, worker_timeout=50)
         worker.start()
         workers.append(worker)
@@ -144,5 +152,7 @@ def zabbix_version(request):
 @pytest.fixture
 def zabbix(zabbix_version):
     """A Zabbix gateway on a pristine Zabbix of each supported version."""
+    from handlers.gateways.zabbix import ZabbixGateway
+
     reset_zabbix(zabbix_version)
     return ZabbixGateway(zabbix_url(zabbix_version), token=zabbix_token(zabbix_version))

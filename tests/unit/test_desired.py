@@ -1,9 +1,5 @@
 """Desired state and diff, as pure functions, on the captured NetBox representations."""
 
-import json
-from dataclasses import replace
-from pathlib import Path
-
 import pytest
 
 from handlers.decide.desired import (
@@ -14,51 +10,10 @@ from handlers.decide.desired import (
     technical_name,
 )
 from handlers.decide.diff import describe_differences, diff
-from handlers.decide.host_state import ActualHost, interface_kind
+from handlers.decide.host_state import interface_kind
 from handlers.decide.payloads import interface_changes
 from handlers.decide.targets import parse_target
-
-API = Path(__file__).parent.parent / "fixtures" / "api"
-SETTINGS = {
-    "monitored_statuses": ["active"],
-    "disabled_statuses": ["offline", "planned"],
-    "removed_statuses": ["decommissioning"],
-    "agent_port": 10050,
-    "snmp_port": 161,
-    "snmp_community": "{$SNMP_COMMUNITY}",
-    "snmpv3_securityname": "{$SNMPV3_SECURITYNAME}",
-    "snmpv3_securitylevel": "authPriv",
-    "snmpv3_authprotocol": "SHA256",
-    "snmpv3_authpassphrase": "{$SNMPV3_AUTHPASS}",
-    "snmpv3_privprotocol": "AES256",
-    "snmpv3_privpassphrase": "{$SNMPV3_PRIVPASS}",
-    "inventory_mode": "manual",
-    "tag_prefix": "netbox-",
-    "tag_name_format": "keep",
-}
-
-
-def api(name):
-    return json.loads((API / name).read_text())["body"]
-
-
-def mapping(id=1, default=False, **kw):
-    base = {
-        "id": id,
-        "object_type": "dcim.device",
-        "is_default": default,
-        "sites": [],
-        "roles": [],
-        "platforms": [],
-        "tags": [],
-        "templates": ["ICMP Ping"],
-        "host_groups": ["NetBox devices"],
-        "proxy": None,
-        "proxy_group": None,
-        "interface_types": ["agent"],
-    }
-    base.update(kw)
-    return base
+from tests.unit.objects import SETTINGS, actual_from, api, mapping
 
 
 @pytest.fixture
@@ -154,29 +109,6 @@ def test_status_mapping_and_missing_address_are_explained(device, ips):
         build_desired("dcim.device:1", device, ips, mapping(), SETTINGS)
     with pytest.raises(NotMonitorable, match="no mapping"):
         build_desired("dcim.device:1", device, ips, None, SETTINGS)
-
-
-def actual_from(desired, **changes):
-    base = ActualHost(
-        hostid="10001",
-        host=desired.host,
-        name=desired.name,
-        status=desired.status,
-        groups=desired.groups,
-        templates=desired.templates,
-        proxy=desired.proxy,
-        proxy_group=desired.proxy_group,
-        interfaces=tuple(
-            {**i, "details": {k: str(v) for k, v in i["details"].items()}}
-            for i in desired.interfaces
-        ),
-        tags=desired.tags,
-        macros=desired.macros,
-        inventory_mode=desired.inventory_mode,
-        inventory=dict(desired.inventory),
-        description=desired.description,
-    )
-    return replace(base, **changes)
 
 
 def test_a_host_in_step_has_no_changes_and_hand_added_tags_and_macros_are_kept(device, ips):
