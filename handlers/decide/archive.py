@@ -21,7 +21,6 @@ def archive_payloads(
     configs: list[dict[str, Any]],
     settings: dict[str, Any],
     graveyard_groupid: str,
-    group_param: str,
     taken_hosts: set[str],
     taken_names: set[str],
 ) -> list[dict[str, Any]]:
@@ -45,7 +44,7 @@ def archive_payloads(
                 "host": host,
                 "name": name,
                 "status": 1,
-                group_param: [{"groupid": graveyard_groupid}],
+                "groups": [{"groupid": graveyard_groupid}],
             }
         )
     return payloads

@@ -72,7 +72,7 @@ def create_payload(dialect: Dialect, d: DesiredHost, ids: Ids) -> dict[str, Any]
         "name": d.name,
         "status": d.status,
         "description": d.description,
-        dialect.group_param: _groups(d.groups, ids.groups),
+        "groups": _groups(d.groups, ids.groups),
         "templates": [{"templateid": ids.templates[t]} for t in d.templates],
         "interfaces": interfaces_with_ids(d.interfaces, ()),
         "tags": [{"tag": k, "value": v} for k, v in d.tags],
@@ -103,7 +103,7 @@ def update_payload(
     payload: dict[str, Any] = {"hostid": actual.hostid}
     payload.update({k: changes[k] for k in SCALAR_FIELDS if k in changes})
     if "groups" in changes:
-        payload[dialect.group_param] = _groups(d.groups, ids.groups)
+        payload["groups"] = _groups(d.groups, ids.groups)
     if "templates" in changes:
         payload["templates"] = [{"templateid": ids.templates[t]} for t in d.templates]
         if changes["templates_clear"]:
@@ -136,7 +136,7 @@ def undo_update_payload(
     payload: dict[str, Any] = {"hostid": actual.hostid}
     payload.update({k: getattr(actual, k) for k in SCALAR_FIELDS if k in changes})
     if "groups" in changes:
-        payload[dialect.group_param] = _groups(actual.groups, actual.group_ids)
+        payload["groups"] = _groups(actual.groups, actual.group_ids)
     if "templates" in changes:
         payload["templates"] = [{"templateid": actual.template_ids[t]} for t in actual.templates]
         added = set(changes["templates"]) - set(actual.templates)

@@ -39,11 +39,6 @@ class Dialect:
         return "hostgroups" if self.version >= (6, 2) else "groups"
 
     @property
-    def group_param(self) -> str:
-        """host.create/host.update parameter for host groups (7.2 renamed it)."""
-        return "hostgroups" if self.version >= (7, 2) else "groups"
-
-    @property
     def proxy_name_field(self) -> str:
         return "name" if self.version >= (7, 0) else "host"
 

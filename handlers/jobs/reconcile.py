@@ -272,7 +272,6 @@ def _delete(
             [s.config for s in present],
             plan.settings,
             ids.groups[plan.settings["graveyard_group"]],
-            zbx.dialect.group_param,
             *taken,
         )
         hostids, failed = zabbix_hosts.batched(
@@ -307,7 +306,7 @@ def _unarchive(zbx: ZabbixGateway, step: TargetPlan) -> dict[str, Any]:
         "host": actual.host,
         "name": actual.name,
         "status": actual.status,
-        zbx.dialect.group_param: [{"groupid": actual.group_ids[g]} for g in actual.groups],
+        "groups": [{"groupid": actual.group_ids[g]} for g in actual.groups],
     }
 
 

@@ -140,9 +140,7 @@ def test_hand_jobs_refuse_clearly_and_delete_converges(stack, db):
 
     # A Zabbix host of the same name that is not ours is never adopted.
     groupid = zabbix.call("hostgroup.get", {"output": ["groupid"], "limit": 1})[0]["groupid"]
-    zabbix.call(
-        "host.create", {"host": "legacy-01", zabbix.dialect.group_param: [{"groupid": groupid}]}
-    )
+    zabbix.call("host.create", {"host": "legacy-01", "groups": [{"groupid": groupid}]})
     legacy = sim.sim.create_device("legacy-01", ip="10.0.52.1/24")
     code, out, err = nzc(stack, "hosts", "create", f"dcim.device:{legacy}")
     assert code == 1 and "is not ours" in err and "nzc import" in err

@@ -1,22 +1,48 @@
 import pytest
 
+from handlers.decide.archive import archive_payloads
+from handlers.decide.desired import build_desired
+from handlers.decide.host_state import Ids
+from handlers.decide.payloads import create_payload, undo_update_payload, update_payload
 from handlers.gateways.zabbix_dialect import Dialect
+from tests.unit.objects import SETTINGS, actual_from, api, mapping
+
+
+def device():
+    obj = api("device_sw-core-01_final.json")
+    obj["custom_fields"] = {}
+    return obj
+
+
+def ips():
+    return api("device_ip-addresses_sw-core-01_final.json")["results"]
+
 
 Z60, Z70, Z72 = Dialect((6, 0)), Dialect((7, 0)), Dialect((7, 2))
 
 
-def test_host_groups_are_selected_and_sent_by_version():
-    assert (Z60.group_select, Z60.group_key, Z60.group_param) == (
-        "selectGroups",
-        "groups",
-        "groups",
-    )
-    assert (Z70.group_select, Z70.group_key, Z70.group_param) == (
-        "selectHostGroups",
-        "hostgroups",
-        "groups",
-    )
-    assert Z72.group_param == "hostgroups"
+def test_host_groups_are_selected_by_version():
+    assert (Z60.group_select, Z60.group_key) == ("selectGroups", "groups")
+    assert (Z70.group_select, Z70.group_key) == ("selectHostGroups", "hostgroups")
+    assert (Z72.group_select, Z72.group_key) == ("selectHostGroups", "hostgroups")
+
+
+@pytest.mark.parametrize("dialect", [Z60, Z70, Z72], ids=["6.0", "7.0", "7.2"])
+def test_host_writes_carry_groups_in_every_version(dialect):
+    """7.2 removed selectGroups from host.get; host.create/update never had hostgroups."""
+    desired = build_desired("dcim.device:1", device(), ips(), mapping(), SETTINGS)
+    ids = Ids(groups={"NetBox devices": "5", "Other": "6"}, templates={"ICMP Ping": "7"})
+    created = create_payload(dialect, desired, ids)
+    assert created["groups"] == [{"groupid": "5"}] and "hostgroups" not in created
+    actual = actual_from(desired, groups=("Other",), group_ids={"Other": "g-Other"})
+    changes = {"groups": desired.groups}
+    updated = update_payload(dialect, actual, changes, desired, ids, [])
+    assert updated["groups"] == [{"groupid": "5"}] and "hostgroups" not in updated
+    undo = undo_update_payload(dialect, actual, changes, ids, None)
+    assert undo["groups"] == [{"groupid": "g-Other"}] and "hostgroups" not in undo
+    config = {"hostid": "1", "host": "a", "name": "a"}
+    (archived,) = archive_payloads([config], SETTINGS, "9", set(), set())
+    assert archived["groups"] == [{"groupid": "9"}] and "hostgroups" not in archived
 
 
 def test_proxy_assignment_uses_proxy_hostid_on_60_and_monitored_by_from_70():
