@@ -53,7 +53,8 @@ def bench_env(database_url: str, secret: str, **extra: str) -> dict[str, str]:
 
 def start_web(env: dict[str, str], port: int, gunicorn_args: list[str]) -> subprocess.Popen:
     """gunicorn with 2 workers (as in the Procfile) on 127.0.0.1:``port``."""
-    cmd = [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}"]
+    cmd = [sys.executable, "-m", "gunicorn", "--workers", "2", "--no-control-socket"]
+    cmd += ["--bind", f"127.0.0.1:{port}"]
     return subprocess.Popen([*cmd, *gunicorn_args, "consumer.app:create_app()"], env=env)
 
 
