@@ -18,7 +18,7 @@ from handlers.gateways import host_configs, job_records, mappings
 from handlers.gateways.postgres import Store, migrate
 from handlers.gateways.settings import SettingsError, read_settings, update_settings
 from schemas.netbox import DEVICE, HOST_TYPES
-from schemas.settings import SECRET_FIELDS, format_errors, parse_setting_value
+from schemas.settings import SECRET_FIELDS, format_errors, parse_setting_value, status_warnings
 
 
 def _config(ctx: click.Context) -> Config:
@@ -269,6 +269,8 @@ def settings_set(ctx: click.Context, key: str, value: str) -> None:
         raise click.ClickException(f"setting refused:\n{exc}") from None
     shown = "***" if key in SECRET_FIELDS else _dump(typed)
     click.echo(f"{key} = {shown}")
+    for warning in status_warnings({key: typed}):
+        click.echo(f"warning: {warning}", err=True)
 
 
 @cli.group("jobs")

@@ -33,7 +33,32 @@ def _positive(name: str) -> fields.Integer:
 
 
 def _statuses() -> fields.List:
-    return fields.List(fields.String(validate=validate.OneOf(NETBOX_STATUSES)))
+    # NetBox administrators may add statuses (FIELD_CHOICES), so any slug is accepted;
+    # status_warnings() names the ones that are not built in.
+    return fields.List(
+        fields.String(
+            validate=validate.Regexp(
+                r"^[-a-zA-Z0-9_]+$", error="must be a NetBox status slug (letters, digits, - or _)"
+            )
+        )
+    )
+
+
+#: The settings that hold NetBox statuses.
+STATUS_FIELDS = ("monitored_statuses", "disabled_statuses", "removed_statuses")
+
+
+def status_warnings(changes: dict[str, Any]) -> list[str]:
+    """A warning for each status slug in ``changes`` that NetBox does not ship: right for a
+    status an administrator added (FIELD_CHOICES), a typo otherwise."""
+    return [
+        f"{name}: {status!r} is not a built-in NetBox status "
+        f"({', '.join(NETBOX_STATUSES)}); fine if your NetBox adds it in FIELD_CHOICES, "
+        "a typo otherwise"
+        for name in STATUS_FIELDS
+        for status in changes.get(name) or []
+        if status not in NETBOX_STATUSES
+    ]
 
 
 class SettingsSchema(Schema):
@@ -77,7 +102,7 @@ class SettingsSchema(Schema):
     @validates_schema
     def _statuses_disjoint(self, data: dict[str, Any], **_kwargs: Any) -> None:
         seen: dict[str, str] = {}
-        for name in ("monitored_statuses", "disabled_statuses", "removed_statuses"):
+        for name in STATUS_FIELDS:
             for status in data.get(name, []):
                 if status in seen and seen[status] != name:
                     raise ValidationError(

@@ -136,3 +136,18 @@ def test_nzc_mappings_add_list_and_remove(run_nzc, db):
         == 0
     )
     assert run_nzc("mappings", "remove", str(mapping_id)).exit_code == 1
+
+
+def test_a_custom_netbox_status_is_accepted_with_a_warning_naming_the_built_in_ones(
+    run_nzc, db, restore_settings
+):
+    result = run_nzc("settings", "set", "disabled_statuses", "offline,planned,maintenance")
+    assert result.exit_code == 0, result.output
+    assert read_settings(db)["disabled_statuses"] == ["offline", "planned", "maintenance"]
+    assert "warning: disabled_statuses: 'maintenance' is not a built-in NetBox status" in (
+        result.stderr
+    )
+    assert "offline, active, planned" in result.stderr
+    refused = run_nzc("settings", "set", "removed_statuses", "gone for good")
+    assert refused.exit_code == 1
+    assert "must be a NetBox status slug" in refused.output
