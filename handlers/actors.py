@@ -46,10 +46,10 @@ def purge_event_log(job: Job) -> dict:
     return system.purge_event_log(job)
 
 
-# No host lock: the job only marks its target dirty (a row the reconcile run claims), and
-# taking the advisory lock first would deadlock with a run that holds the lock and waits
-# for the row. The target is still recorded on the job row (job_targets).
-@job_actor(queue=QUEUE_EVENTS, targets=handle_event_targets)
+# No host lock: the job only marks its target dirty (a row a reconcile run claims with a
+# committed lease), so it must never wait for a run that holds the target's lock. The
+# target is still recorded on the job row.
+@job_actor(queue=QUEUE_EVENTS, targets=handle_event_targets, locks=False)
 def handle_event(job: Job, event: dict) -> dict:
     """Translate one NetBox event; mark its host dirty for the next reconcile run."""
     decision, run_wanted = events.handle_event(job, event)

@@ -103,9 +103,10 @@ def lock_targets(conn: psycopg.Connection, targets: list[str]) -> None:
 def atomic_job(fn: Callable[..., Any]) -> Callable[..., None]:
     """Make ``fn(job: Job, *args, **kwargs)`` run through the runner as an actor's function.
 
-    The targets to lock come from the actor's ``job_targets`` option (a function of the
-    actor's arguments), declared once with the actor. The job's return value goes to the job
-    row (``result``), not back to Dramatiq. :func:`job_actor` declares both at once.
+    The job's targets come from the actor's ``job_targets`` option (a function of the
+    actor's arguments), declared once with the actor; they are locked unless its
+    ``job_locks`` option is false. The job's return value goes to the job row (``result``),
+    not back to Dramatiq. :func:`job_actor` declares all of it at once.
     """
 
     @functools.wraps(fn)
@@ -115,7 +116,7 @@ def atomic_job(fn: Callable[..., Any]) -> Callable[..., None]:
             raise RuntimeError(f"{fn.__name__} must run as a Dramatiq actor")
         actor = get_runtime().broker.get_actor(message.actor_name)
         targets = actor.options.get("job_targets", no_targets)(*args, **kwargs)
-        _run(fn, message, targets, args, kwargs)
+        _run(fn, message, targets, args, kwargs, lock=actor.options.get("job_locks", True))
 
     return run
 
@@ -125,12 +126,14 @@ def job_actor(
     queue: str,
     targets: TargetsFn = no_targets,
     refuses: tuple[type[Exception], ...] = (),
+    locks: bool = True,
     **options: Any,
 ) -> Callable[[Callable[..., Any]], dramatiq.Actor]:
     """Declare a job of the catalogue: a Dramatiq actor on ``queue`` whose function runs
-    through the runner, locking ``targets(*args, **kwargs)``; the exceptions in ``refuses``
-    are not retried (the message goes to the dead-letter queue at once). Other ``options``
-    go to Dramatiq (``periodic``, ``max_retries``, ...)::
+    through the runner, locking ``targets(*args, **kwargs)`` (only recording them on the job
+    row when ``locks`` is false); the exceptions in ``refuses`` are not retried (the message
+    goes to the dead-letter queue at once). Other ``options`` go to Dramatiq (``periodic``,
+    ``max_retries``, ...)::
 
         @job_actor(queue=QUEUE_HOSTS, targets=lambda target: [target], refuses=(Refused,))
         def update_host(job, target): ...
@@ -142,6 +145,7 @@ def job_actor(
             actor_name=fn.__name__,
             queue_name=queue,
             job_targets=targets,
+            job_locks=locks,
             throws=refuses,
             **options,
         )
@@ -150,7 +154,13 @@ def job_actor(
 
 
 def _run(
-    fn: Callable[..., Any], message: Any, targets: list[str], args: tuple, kwargs: dict
+    fn: Callable[..., Any],
+    message: Any,
+    targets: list[str],
+    args: tuple,
+    kwargs: dict,
+    *,
+    lock: bool = True,
 ) -> Any:
     store = get_runtime().store
     job_id = message.message_id
@@ -158,7 +168,8 @@ def _run(
     started = time.monotonic()
     try:
         with store.connection() as conn, conn.transaction():
-            lock_targets(conn, targets)
+            if lock:
+                lock_targets(conn, targets)
             # Recorded after the locks, on its own connection: "running" is visible at once
             # and started_at is when the work began, not when it queued for the lock.
             with store.connection() as side:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from handlers.decide.host_state import ActualHost
+
 
 def archived_names(host: str, name: str, suffix: str) -> tuple[str, str]:
     """(technical name, visible name) an archived host would get, before de-duplication."""
@@ -48,3 +50,14 @@ def archive_payloads(
             }
         )
     return payloads
+
+
+def unarchive_payload(actual: ActualHost) -> dict[str, Any]:
+    """The host.update that undoes an archive: the host's names, status and groups before."""
+    return {
+        "hostid": actual.hostid,
+        "host": actual.host,
+        "name": actual.name,
+        "status": actual.status,
+        "groups": [{"groupid": actual.group_ids[g]} for g in actual.groups],
+    }

@@ -37,12 +37,11 @@ INTERFACE_TYPES = ("agent", "snmpv1", "snmpv2c", "snmpv3")
 
 def interface_types_problem(kinds: list[str]) -> str | None:
     """Why ``kinds`` is not a list of interface types a host can have, or None."""
+    if not kinds:
+        return f"no interface type given: choose from {', '.join(INTERFACE_TYPES)}"
     unknown = [k for k in kinds if k not in INTERFACE_TYPES]
-    if unknown or not kinds:
-        return (
-            f"interface type {unknown[0] if unknown else 'list'!r} is not one of "
-            f"{', '.join(INTERFACE_TYPES)}"
-        )
+    if unknown:
+        return f"interface type {unknown[0]!r} is not one of {', '.join(INTERFACE_TYPES)}"
     return None
 
 

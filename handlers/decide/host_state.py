@@ -83,7 +83,7 @@ def owned_tag(tag: str, settings: dict[str, Any]) -> bool:
     return tag.lower().startswith(settings["tag_prefix"].lower())
 
 
-#: Zabbix interface fields the service sets (ids and the ``main`` flag aside).
+#: Zabbix interface fields the service writes (ids aside).
 INTERFACE_FIELDS = ("type", "main", "useip", "ip", "dns", "port", "details")
 
 

@@ -25,6 +25,26 @@ if TYPE_CHECKING:
 MOVABLE_ITEM_TYPES = frozenset({"3", "10", "13", "14", "19"})
 
 
+def item_moves(
+    linked: list[dict[str, Any]], to: str
+) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+    """(``item.update`` objects moving the items in ``linked`` that work through any
+    interface onto interface ``to``, the ``item.update`` objects that put them back)."""
+    movable = [i for i in linked if i["type"] in MOVABLE_ITEM_TYPES]
+    return (
+        [{"itemid": i["itemid"], "interfaceid": to} for i in movable],
+        [{"itemid": i["itemid"], "interfaceid": i["interfaceid"]} for i in movable],
+    )
+
+
+def _interface_fields(iface: dict[str, Any]) -> dict[str, Any]:
+    """The fields of an interface the service writes (an empty ``details`` left out)."""
+    item = {k: v for k, v in iface.items() if k in INTERFACE_FIELDS}
+    if not item.get("details"):
+        item.pop("details", None)
+    return item
+
+
 def interfaces_with_ids(
     desired: tuple[dict[str, Any], ...], existing: tuple[dict[str, Any], ...]
 ) -> list[dict[str, Any]]:
@@ -36,9 +56,7 @@ def interfaces_with_ids(
         free.setdefault(int(iface["type"]), []).append(iface["interfaceid"])
     out = []
     for iface in desired:
-        item = {k: v for k, v in iface.items() if k in INTERFACE_FIELDS}
-        if not item.get("details"):
-            item.pop("details", None)
+        item = _interface_fields(iface)
         if free.get(int(iface["type"])):
             item["interfaceid"] = free[int(iface["type"])].pop(0)
         out.append(item)
@@ -86,7 +104,7 @@ def create_payload(dialect: Dialect, d: DesiredHost, ids: Ids) -> dict[str, Any]
 
 
 #: Host fields written as they are, in update and undo payloads.
-SCALAR_FIELDS = ("host", "name", "status", "description", "inventory_mode", "inventory")
+SCALAR_FIELDS = ("host", "name", "status", "description", "inventory_mode")
 
 
 def update_payload(
@@ -101,7 +119,7 @@ def update_payload(
     interfaces with the ids they ended up with (see :func:`interfaces_with_ids` and the
     interface switch of a run)."""
     payload: dict[str, Any] = {"hostid": actual.hostid}
-    payload.update({k: changes[k] for k in SCALAR_FIELDS if k in changes})
+    payload.update({k: changes[k] for k in (*SCALAR_FIELDS, "inventory") if k in changes})
     if "groups" in changes:
         payload["groups"] = _groups(d.groups, ids.groups)
     if "templates" in changes:
@@ -131,10 +149,13 @@ def undo_update_payload(
     interfaces: list[dict[str, Any]] | None,
 ) -> dict[str, Any]:
     """The host.update that puts back what :func:`update_payload` changed. ``interfaces``:
-    the host's interfaces after the update, with ids (None when they cannot be put back
-    because a type switch deleted the old ones; the retry converges instead)."""
+    the interfaces the update sends (those it keeps carry their ids); None when they cannot
+    be put back because a type switch deleted the old ones (the retry converges instead)."""
     payload: dict[str, Any] = {"hostid": actual.hostid}
     payload.update({k: getattr(actual, k) for k in SCALAR_FIELDS if k in changes})
+    if "inventory" in changes:
+        # Fields the update filled in were empty before (ActualHost leaves empty ones out).
+        payload["inventory"] = {k: actual.inventory.get(k, "") for k in changes["inventory"]}
     if "groups" in changes:
         payload["groups"] = _groups(actual.groups, actual.group_ids)
     if "templates" in changes:
@@ -143,7 +164,13 @@ def undo_update_payload(
         if added:
             payload["templates_clear"] = [{"templateid": ids.templates[t]} for t in sorted(added)]
     if "interfaces" in changes and interfaces is not None:
-        payload["interfaces"] = interfaces_with_ids(actual.interfaces, tuple(interfaces))
+        kept = {i["interfaceid"] for i in interfaces if "interfaceid" in i}
+        payload["interfaces"] = [
+            {**_interface_fields(i), "interfaceid": i["interfaceid"]}
+            if i["interfaceid"] in kept
+            else _interface_fields(i)
+            for i in actual.interfaces
+        ]
     if "tags" in changes:
         payload["tags"] = [{"tag": k, "value": v} for k, v in actual.tags]
     if "macros" in changes:

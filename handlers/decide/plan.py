@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from handlers.decide.desired import NotMonitorable, build_desired, select_mapping
-from handlers.decide.diff import diff
-from handlers.decide.host_state import ActualHost, DesiredHost, Ids, owner_of
+from handlers.decide.diff import describe_differences, diff
+from handlers.decide.host_state import OWNER_TAG, ActualHost, DesiredHost, Ids, owner_of
 from handlers.decide.payloads import interfaces_with_ids
 from handlers.decide.targets import split_target, status_of
 
@@ -108,12 +108,14 @@ class InterfaceSwitch:
       target, hostid: the host.
       new: the interfaces to create (no ids yet).
       dropped: ids of the interfaces the update drops.
+      main: the index in ``new`` of the interface the items move to (the new default one).
     """
 
     target: str
     hostid: str
     new: tuple[dict[str, Any], ...]
     dropped: tuple[str, ...]
+    main: int = 0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -252,7 +254,7 @@ def _decide_one(reading: Reading, view: ZabbixView, target: str) -> TargetPlan:
         actual = view.by_name.get(desired.host)
         owner = owner_of(actual, settings["tag_prefix"]) if actual else None
         if actual is not None and owner != target:
-            owner_tag = f"{settings['tag_prefix']}object"
+            owner_tag = f"{settings['tag_prefix']}{OWNER_TAG}"
             return TargetPlan(
                 target=target,
                 action=REFUSE,
@@ -286,7 +288,10 @@ def _switch(step: TargetPlan) -> InterfaceSwitch | None:
     new = tuple(i for i in items if "interfaceid" not in i)
     if not dropped or not new:
         return None
-    return InterfaceSwitch(target=step.target, hostid=step.actual.hostid, new=new, dropped=dropped)
+    main = next((n for n, i in enumerate(new) if int(i.get("main", 0)) == 1), 0)
+    return InterfaceSwitch(
+        target=step.target, hostid=step.actual.hostid, new=new, dropped=dropped, main=main
+    )
 
 
 def decide(reading: Reading, view: ZabbixView, *, delete_mode: str | None = None) -> Plan:
@@ -294,9 +299,7 @@ def decide(reading: Reading, view: ZabbixView, *, delete_mode: str | None = None
     create and the interface switches to prepare. ``delete_mode`` overrides the setting."""
     steps = {t: _decide_one(reading, view, t) for t in sorted(set(reading.targets))}
     mode = delete_mode or reading.settings["delete_mode"]
-    wanted_groups = {
-        g for s in steps.values() if s.action != REFUSE and s.desired for g in s.desired.groups
-    }
+    wanted_groups = {g for s in steps.values() if s.desired for g in s.desired.groups}
     if mode == "soft" and any(s.action == DELETE and s.actual for s in steps.values()):
         wanted_groups.add(reading.settings["graveyard_group"])
     switches = {
@@ -313,3 +316,57 @@ def decide(reading: Reading, view: ZabbixView, *, delete_mode: str | None = None
         switches=switches,
         provisioned=reading.provisioned,
     )
+
+
+def delete_plan(
+    target: str,
+    config: dict[str, Any],
+    actual: ActualHost | None,
+    ids: Ids,
+    settings: dict[str, Any],
+    delete_mode: str | None = None,
+) -> Plan:
+    """The plan of a delete run by hand: this target's host goes, whatever NetBox says."""
+    mode = delete_mode or settings["delete_mode"]
+    graveyard = settings["graveyard_group"]
+    return Plan(
+        settings=settings,
+        delete_mode=mode,
+        steps={
+            target: TargetPlan(
+                target=target, action=DELETE, reason="deleted by hand", actual=actual, config=config
+            )
+        },
+        ids=ids,
+        groups_to_create=(graveyard,)
+        if mode == "soft" and actual and graveyard not in ids.groups
+        else (),
+    )
+
+
+def problems(plan: Plan) -> dict[str, list[str]]:
+    """Per target, what differs between NetBox, the host config and Zabbix, as sentences."""
+    problems: dict[str, list[str]] = {}
+    for step in plan.steps.values():
+        config = step.config
+        if step.action == CREATE:
+            found = [step.note or "NetBox wants a Zabbix host for it and there is none"]
+        elif step.action in (UPDATE, DISABLE):
+            found = describe_differences(step.desired, step.actual, step.changes, plan.settings)
+        elif step.action == DELETE:
+            found = [
+                f"it is not in NetBox (or has a removal status) but its Zabbix host "
+                f"{config['host']!r} is still there"
+                if step.actual
+                else "it is in neither NetBox nor Zabbix, but its host config remains"
+            ]
+        elif step.action in (SKIP, REFUSE):
+            found = [
+                f"{step.reason}; yet its host config and Zabbix host {config['host']!r} remain"
+                if config
+                else step.reason
+            ]
+        else:
+            continue
+        problems[step.target] = found
+    return dict(sorted(problems.items()))

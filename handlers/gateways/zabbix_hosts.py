@@ -9,12 +9,11 @@ decides.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 from handlers.decide.host_state import ActualHost, Ids
-from handlers.decide.payloads import MOVABLE_ITEM_TYPES
-from handlers.decide.plan import InterfaceSwitch, Lookups, ZabbixView
+from handlers.decide.plan import Lookups, ZabbixView
 from handlers.gateways.zabbix import ZabbixAPIException, ZabbixGateway
 from handlers.gateways.zabbix_dialect import Dialect
 
@@ -140,68 +139,71 @@ def create_groups(zbx: ZabbixGateway, names: tuple[str, ...]) -> dict[str, str]:
 
 
 def batched(
-    zbx: ZabbixGateway, method: str, payloads: list[dict[str, Any]], targets: list[str]
+    zbx: ZabbixGateway,
+    method: str,
+    payloads: list[dict[str, Any]],
+    targets: list[str],
+    on_success: Callable[[int, str], Any] = lambda _index, _hostid: None,
 ) -> tuple[list[str | None], dict[str, str]]:
     """Call ``method`` with every payload at once; if Zabbix refuses the batch, one by one.
-    Returns the hostid per payload (None where it failed) and the error per failed target."""
+    Returns the hostid per payload (None where it failed) and the error per failed target;
+    ``on_success(index, hostid)`` is called as each write is known to have happened, so a
+    caller can record it even if a later call fails."""
     if not payloads:
         return [], {}
     try:
-        return list(zbx.call(method, payloads)["hostids"]), {}
+        hostids = list(zbx.call(method, payloads)["hostids"])
     except ZabbixAPIException as exc:
         if len(payloads) == 1:
             return [None], {targets[0]: f"Zabbix refused {method}: {exc}"}
         log.warning("%s of %d hosts refused; retrying one by one", method, len(payloads))
+    else:
+        for index, hostid in enumerate(hostids):
+            on_success(index, hostid)
+        return hostids, {}
     out: list[str | None] = []
     failed: dict[str, str] = {}
-    for payload, target in zip(payloads, targets, strict=True):
-        ids, errors = batched(zbx, method, [payload], [target])
-        out.extend(ids)
-        failed.update(errors)
+    for index, (payload, target) in enumerate(zip(payloads, targets, strict=True)):
+        try:
+            hostid = zbx.call(method, [payload])["hostids"][0]
+        except ZabbixAPIException as exc:
+            out.append(None)
+            failed[target] = f"Zabbix refused {method}: {exc}"
+            continue
+        on_success(index, hostid)
+        out.append(hostid)
     return out, failed
 
 
-@dataclass(frozen=True)
-class SwitchDone:
-    """What :func:`switch_interfaces` wrote: the interfaces it created (in the order of the
-    switch's ``new``) and the items it moved, with the interface each came from."""
-
-    hostid: str
-    created: tuple[str, ...]
-    moved: tuple[tuple[str, str], ...]
+def create_interfaces(
+    zbx: ZabbixGateway, hostid: str, interfaces: tuple[dict[str, Any], ...]
+) -> list[str]:
+    """Create ``interfaces`` on host ``hostid`` (one call); their new ids, in order."""
+    created = zbx.call("hostinterface.create", [{"hostid": hostid, **i} for i in interfaces])
+    return list(created["interfaceids"])
 
 
-def switch_interfaces(zbx: ZabbixGateway, switch: InterfaceSwitch) -> SwitchDone:
-    """Create the switch's new interfaces and move the items that work through any interface
-    off the interfaces about to be dropped, onto the new main one."""
-    created = zbx.call(
-        "hostinterface.create", [{"hostid": switch.hostid, **i} for i in switch.new]
-    )["interfaceids"]
-    main = next(
-        (iid for i, iid in zip(switch.new, created, strict=True) if int(i.get("main", 0)) == 1),
-        created[0],
-    )
-    linked = zbx.call(
+def delete_interfaces(zbx: ZabbixGateway, interfaceids: list[str]) -> None:
+    zbx.call("hostinterface.delete", list(interfaceids))
+
+
+def items_on(
+    zbx: ZabbixGateway, hostid: str, interfaceids: tuple[str, ...]
+) -> list[dict[str, Any]]:
+    """The items of host ``hostid`` that use these interfaces (id, type, interface)."""
+    return zbx.call(
         "item.get",
         {
             "output": ["itemid", "type", "interfaceid"],
-            "hostids": [switch.hostid],
-            "interfaceids": list(switch.dropped),
+            "hostids": [hostid],
+            "interfaceids": list(interfaceids),
         },
     )
-    moved = [(i["itemid"], i["interfaceid"]) for i in linked if i["type"] in MOVABLE_ITEM_TYPES]
-    if moved:
-        zbx.call("item.update", [{"itemid": itemid, "interfaceid": main} for itemid, _ in moved])
-    return SwitchDone(switch.hostid, tuple(created), tuple(moved))
 
 
-def undo_switch(zbx: ZabbixGateway, done: SwitchDone) -> None:
-    """Put the moved items back on their interfaces and remove the created interfaces."""
-    if done.moved:
-        zbx.call(
-            "item.update", [{"itemid": itemid, "interfaceid": iid} for itemid, iid in done.moved]
-        )
-    zbx.call("hostinterface.delete", list(done.created))
+def update_items(zbx: ZabbixGateway, items: list[dict[str, str]]) -> None:
+    if items:
+        zbx.call("item.update", items)
 
 
 def taken_names(

@@ -12,10 +12,10 @@ from __future__ import annotations
 from typing import Any
 
 from handlers.decide.desired import interface_types_problem
-from handlers.decide.diff import describe_differences
 from handlers.decide.host_state import interface_kind
 from handlers.decide.payloads import interface_changes
-from handlers.decide.plan import CREATE, DELETE, DISABLE, REFUSE, SKIP, UPDATE, Plan, TargetPlan
+from handlers.decide.plan import CREATE, DELETE, REFUSE, SKIP, Plan, TargetPlan, delete_plan
+from handlers.decide.plan import problems as plan_problems
 from handlers.gateways import host_configs, zabbix_hosts
 from handlers.gateways.settings import read_settings
 from handlers.gateways.zabbix import ZabbixGateway
@@ -106,20 +106,10 @@ def delete_host(
     settings = read_settings(job.conn)
     mode = mode or settings["delete_mode"]
     config = configs[target]
-    groups = (settings["graveyard_group"],) if mode == "soft" else ()
-    ids = zabbix_hosts.read_ids(zbx, groups, ())
+    ids = zabbix_hosts.read_ids(zbx, (settings["graveyard_group"],), ())
     found = zabbix_hosts.get_hosts(zbx, hostids=(config["hostid"],))
     actual = zabbix_hosts.actual_host(zbx.dialect, found[0], ids) if found else None
-    step = TargetPlan(
-        target=target, action=DELETE, reason="deleted by hand", actual=actual, config=config
-    )
-    plan = Plan(
-        settings=settings,
-        delete_mode=mode,
-        steps={target: step},
-        ids=ids,
-        groups_to_create=tuple(g for g in groups if g not in ids.groups) if actual else (),
-    )
+    plan = delete_plan(target, config, actual, ids, settings, mode)
     outcome = write(job, zbx, plan)
     if target in outcome.failed:
         raise Refused(f"DeleteZabbixHost {target}: {outcome.failed[target]}", data=config)
@@ -170,38 +160,10 @@ def interface_job(
     return {"target": target, verb: len(ids), "interfaceids": ids}
 
 
-def problems_of(plan: Plan) -> dict[str, list[str]]:
-    """Per target, what differs between NetBox, the host config and Zabbix, as sentences."""
-    problems: dict[str, list[str]] = {}
-    for step in plan.steps.values():
-        config = step.config
-        if step.action == CREATE:
-            found = [step.note or "NetBox wants a Zabbix host for it and there is none"]
-        elif step.action in (UPDATE, DISABLE):
-            found = describe_differences(step.desired, step.actual, step.changes, plan.settings)
-        elif step.action == DELETE:
-            found = [
-                f"it is not in NetBox (or has a removal status) but its Zabbix host "
-                f"{config['host']!r} is still there"
-                if step.actual
-                else "it is in neither NetBox nor Zabbix, but its host config remains"
-            ]
-        elif step.action in (SKIP, REFUSE):
-            found = [
-                f"{step.reason}; yet its host config and Zabbix host {config['host']!r} remain"
-                if config
-                else step.reason
-            ]
-        else:
-            continue
-        problems[step.target] = found
-    return dict(sorted(problems.items()))
-
-
 def validate(job: Job, zbx: ZabbixGateway, netbox: Any, targets: list[str]) -> dict:
     """ValidateHost: compare Zabbix with what NetBox and the host configs say, writing
     nothing; raise with every difference and misconfiguration when there is any."""
-    problems = problems_of(plan_targets(job.conn, zbx, netbox, targets))
+    problems = plan_problems(plan_targets(job.conn, zbx, netbox, targets))
     if problems:
         lines = [f"{len(problems)} of {len(targets)} hosts differ from NetBox:"]
         for target, found in problems.items():

@@ -11,8 +11,12 @@ again never wait for the run), then goes through three steps in order:
 3. **write** (gateways): host groups and interface switches first, then one ``host.create``
    carrying every new host, one ``host.update`` carrying every changed one, deletes likewise,
    each host config recorded. A batch Zabbix refuses is retried host by host, so one bad host
-   does not block the others. If the run fails part way, every Zabbix write it made is
-   undone (compensation; host groups, which are harmless, excepted) and the job fails.
+   does not block the others. If the run fails part way, the Zabbix writes it made are
+   undone, newest first (compensation), and the job fails. Not undone: host groups (they are
+   harmless), the interfaces of a type switch once the host's update dropped the old ones
+   (they cannot come back with their ids; the retry converges on them), and the items a
+   ``templates_clear`` removed (linking the template again recreates them, without their
+   history).
 
 Each target's outcome goes to the event log under that target.
 """
@@ -24,10 +28,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from handlers.decide.archive import archive_payloads, archived_names
+from handlers.decide.archive import archive_payloads, archived_names, unarchive_payload
+from handlers.decide.host_state import Ids
 from handlers.decide.payloads import (
     create_payload,
     interfaces_with_ids,
+    item_moves,
     undo_update_payload,
     update_payload,
 )
@@ -37,6 +43,7 @@ from handlers.decide.plan import (
     IN_STEP,
     REFUSE,
     SKIP,
+    InterfaceSwitch,
     Plan,
     Reading,
     TargetPlan,
@@ -154,8 +161,9 @@ class Journal:
 def write(job: Job, zbx: ZabbixGateway, plan: Plan) -> Outcome:
     """Carry out ``plan`` in Zabbix and record the host configs in the job's transaction.
 
-    If anything fails, every write recorded in the journal is undone (newest first) and the
-    job fails with :class:`JobError`; the host configs roll back with the job.
+    Each Zabbix write goes into the journal with its undo as soon as it is known to have
+    happened. If anything fails (or the job is interrupted), the journal is undone, newest
+    first, and the job fails; the host configs roll back with the job.
     """
     journal, outcome = Journal(), Outcome()
     try:
@@ -165,9 +173,11 @@ def write(job: Job, zbx: ZabbixGateway, plan: Plan) -> Outcome:
         for step in plan.of(IN_STEP):
             _save(job, plan, step, step.actual.hostid)
         _delete(job, zbx, plan, ids, journal, outcome)
-    except Exception as exc:
-        made = list(outcome.created.values())
+    except BaseException as exc:
         left = journal.rollback()
+        if not isinstance(exc, Exception):
+            raise  # an interrupt (time limit, shutdown): undone, and passed on as it is
+        made = list(outcome.created.values())
         raise JobError(
             f"reconcile failed after creating {len(made)} host(s), which were removed, and "
             f"{len(journal.undo) - len(made)} other write(s), undone"
@@ -179,21 +189,26 @@ def write(job: Job, zbx: ZabbixGateway, plan: Plan) -> Outcome:
 
 
 def _create(
-    job: Job, zbx: ZabbixGateway, plan: Plan, ids: Any, journal: Journal, outcome: Outcome
+    job: Job, zbx: ZabbixGateway, plan: Plan, ids: Ids, journal: Journal, outcome: Outcome
 ) -> None:
     steps = plan.of(CREATE)
-    hostids, failed = zabbix_hosts.batched(
+
+    def created(index: int, hostid: str) -> None:
+        journal.add(f"host.create {hostid}", lambda: zbx.call("host.delete", [hostid]))
+        outcome.created[steps[index].target] = hostid
+
+    _, failed = zabbix_hosts.batched(
         zbx,
         "host.create",
         [create_payload(zbx.dialect, s.desired, ids) for s in steps],
         [s.target for s in steps],
+        created,
     )
     outcome.failed.update(failed)
-    for step, hostid in zip(steps, hostids, strict=True):
+    for step in steps:
+        hostid = outcome.created.get(step.target)
         if hostid is None:
             continue
-        journal.add(f"host.create {hostid}", lambda h=hostid: zbx.call("host.delete", [h]))
-        outcome.created[step.target] = hostid
         _save(job, plan, step, hostid)
         job.log(
             "info",
@@ -203,8 +218,27 @@ def _create(
         )
 
 
+def _switch(zbx: ZabbixGateway, switch: InterfaceSwitch, journal: Journal) -> list[str]:
+    """Prepare an interface-type switch: create the new interfaces, move the items that work
+    through any interface onto the new main one; returns the new interface ids."""
+    key = f"interface switch {switch.target}"
+    created = zabbix_hosts.create_interfaces(zbx, switch.hostid, switch.new)
+    journal.add(key, lambda: zabbix_hosts.delete_interfaces(zbx, created))
+    linked = zabbix_hosts.items_on(zbx, switch.hostid, switch.dropped)
+    moves, back = item_moves(linked, created[switch.main])
+    zabbix_hosts.update_items(zbx, moves)
+    journal.add(
+        key,
+        lambda: (
+            zabbix_hosts.update_items(zbx, back),
+            zabbix_hosts.delete_interfaces(zbx, created),
+        ),
+    )
+    return created
+
+
 def _update(
-    job: Job, zbx: ZabbixGateway, plan: Plan, ids: Any, journal: Journal, outcome: Outcome
+    job: Job, zbx: ZabbixGateway, plan: Plan, ids: Ids, journal: Journal, outcome: Outcome
 ) -> None:
     steps = plan.changed
     interfaces: dict[str, list[dict[str, Any]]] = {}
@@ -212,36 +246,31 @@ def _update(
         items = interfaces_with_ids(step.desired.interfaces, step.actual.interfaces)
         switch = plan.switches.get(step.target)
         if switch:
-            done = zabbix_hosts.switch_interfaces(zbx, switch)
-            journal.add(
-                f"interface switch {step.target}", lambda d=done: zabbix_hosts.undo_switch(zbx, d)
-            )
-            new = iter(done.created)
+            new = iter(_switch(zbx, switch, journal))
             items = [i if "interfaceid" in i else {**i, "interfaceid": next(new)} for i in items]
         interfaces[step.target] = items
-    payloads = [
-        update_payload(zbx.dialect, s.actual, s.changes, s.desired, ids, interfaces[s.target])
-        for s in steps
-    ]
-    hostids, failed = zabbix_hosts.batched(zbx, "host.update", payloads, [s.target for s in steps])
-    outcome.failed.update(failed)
-    for step, hostid in zip(steps, hostids, strict=True):
-        if hostid is None:
-            continue
-        switched = step.target in plan.switches
-        if switched:
-            # The update dropped the old interfaces: the switch stays, and the retry of a
-            # failed run converges on it; everything else the update changed is put back.
-            journal.forget(f"interface switch {step.target}")
-        back = undo_update_payload(
-            zbx.dialect,
-            step.actual,
-            step.changes,
-            ids,
-            None if switched else interfaces[step.target],
+    payloads, undo = [], []
+    for s in steps:
+        payloads.append(
+            update_payload(zbx.dialect, s.actual, s.changes, s.desired, ids, interfaces[s.target])
         )
-        journal.add(f"host.update {hostid}", lambda p=back: zbx.call("host.update", p))
-        outcome.updated.append(step.target)
+        # A switch's update drops the old interfaces for good: those stay as they are.
+        kept = None if s.target in plan.switches else interfaces[s.target]
+        undo.append(undo_update_payload(zbx.dialect, s.actual, s.changes, ids, kept))
+
+    def updated(index: int, hostid: str) -> None:
+        target = steps[index].target
+        journal.forget(f"interface switch {target}")  # now part of the update
+        journal.add(f"host.update {hostid}", lambda: zbx.call("host.update", undo[index]))
+        outcome.updated.append(target)
+
+    _, failed = zabbix_hosts.batched(
+        zbx, "host.update", payloads, [s.target for s in steps], updated
+    )
+    outcome.failed.update(failed)
+    for step in steps:
+        if step.target not in outcome.updated:
+            continue
         changed = _jsonable(step.changes)
         _save(job, plan, step, step.actual.hostid, changed)
         job.log(
@@ -253,7 +282,7 @@ def _update(
 
 
 def _delete(
-    job: Job, zbx: ZabbixGateway, plan: Plan, ids: Any, journal: Journal, outcome: Outcome
+    job: Job, zbx: ZabbixGateway, plan: Plan, ids: Ids, journal: Journal, outcome: Outcome
 ) -> None:
     """DeleteZabbixHost for every DELETE step: soft (archive) or hard (``host.delete``, last,
     as it cannot be undone); either way the host config goes."""
@@ -274,16 +303,16 @@ def _delete(
             ids.groups[plan.settings["graveyard_group"]],
             *taken,
         )
-        hostids, failed = zabbix_hosts.batched(
-            zbx, "host.update", payloads, [s.target for s in present]
+        undo = [unarchive_payload(s.actual) for s in present]
+
+        def archived(index: int, hostid: str) -> None:
+            journal.add(f"archive {hostid}", lambda: zbx.call("host.update", undo[index]))
+            done.append(present[index])
+
+        _, failed = zabbix_hosts.batched(
+            zbx, "host.update", payloads, [s.target for s in present], archived
         )
         outcome.failed.update(failed)
-        for step, hostid in zip(present, hostids, strict=True):
-            if hostid is None:
-                continue
-            back = _unarchive(zbx, step)
-            journal.add(f"archive {hostid}", lambda p=back: zbx.call("host.update", p))
-            done.append(step)
     for step in done:
         host_configs.delete_host_config(job.conn, step.target)
         outcome.deleted.append(step.target)
@@ -297,17 +326,6 @@ def _delete(
     gone = [s.actual.hostid for s in present if plan.delete_mode == "hard"]
     if gone:
         zbx.call("host.delete", gone)
-
-
-def _unarchive(zbx: ZabbixGateway, step: TargetPlan) -> dict[str, Any]:
-    actual = step.actual
-    return {
-        "hostid": actual.hostid,
-        "host": actual.host,
-        "name": actual.name,
-        "status": actual.status,
-        "groups": [{"groupid": actual.group_ids[g]} for g in actual.groups],
-    }
 
 
 def _save(
@@ -342,8 +360,8 @@ def summary(job: Job, plan: Plan, outcome: Outcome) -> dict[str, Any]:
             job.log("warning", f"{step.target}: {step.note}", target=step.target)
     return {
         "created": len(outcome.created),
-        "updated": len(outcome.updated),
-        "deleted": len(outcome.deleted),
+        "updated": len(plan.changed),
+        "deleted": len(plan.of(DELETE)),
         "in_step": len(plan.of(IN_STEP)),
         "skipped": len(plan.of(SKIP)),
         "failed": len(failed),

@@ -8,6 +8,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from consumer.app import create_app
+from consumer.state import app_state
 from consumer.wiring import setup
 from handlers.config import load_config
 from handlers.runtime import set_runtime
@@ -92,7 +93,8 @@ def stack(zabbix, zabbix_version, database_url, db, start_worker):
     )
     runtime = setup(load_config(env))
     runtime.broker.flush_all()
-    web = make_server("127.0.0.1", 0, create_app(runtime=runtime, start_relay=False), threaded=True)
+    app = create_app(runtime=runtime, start_relay=False)
+    web = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=web.serve_forever, daemon=True).start()
     sim.sender.url = f"http://127.0.0.1:{web.server_port}/webhooks/netbox"
     sim.start()
@@ -101,6 +103,7 @@ def stack(zabbix, zabbix_version, database_url, db, start_worker):
     stack.start_worker()
     yield stack
     web.shutdown()
+    app_state(app).close()
     sim.stop()
     stack.hold()
     db.execute("UPDATE settings SET delete_mode = %s", [settings_before["delete_mode"]])

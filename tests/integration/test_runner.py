@@ -9,7 +9,7 @@ import pika
 import psycopg
 import pytest
 
-from handlers.runner import JobError, atomic_job
+from handlers.runner import JobError, atomic_job, lock_targets
 from tests.conftest import TEST_BROKER_URL
 from tests.waiting import job_in, wait_for
 
@@ -199,3 +199,30 @@ def test_the_job_row_is_written_queued_at_enqueue_with_the_request_id(stub_runti
     assert row["targets"] == ["dcim.device:42"] and row["args"] == [42]
     assert row["request_id"] == "44ed4671-d8c8"
     assert row["queue"] == TEST_QUEUE
+
+
+def test_an_event_job_records_its_target_but_never_waits_for_its_lock(
+    stub_runtime, start_worker, db, database_url
+):
+    """A reconcile run holds the locks of its targets until it commits; an event for one of
+    them only marks it dirty, so it must not queue behind the run."""
+    from handlers.actors import handle_event
+    from handlers.decide.translate import event_target
+    from schemas.webhook import WebhookSchema
+    from tests.webhook_shapes import sample
+
+    event = WebhookSchema().load(sample("07_device_updated.json")["body"])
+    target = event_target(event)
+    db.execute("UPDATE reconcile_state SET pending = true")  # no run is sent: none needed here
+    try:
+        with psycopg.connect(database_url) as run:  # the run's transaction, holding the lock
+            lock_targets(run, [target])
+            start_worker(stub_runtime.broker)
+            message = handle_event.send(event)
+            row = job_in(db, message.message_id, {"succeeded"})  # while the lock is held
+            assert row["targets"] == [target]
+        mark = db.execute("SELECT * FROM dirty_targets WHERE target = %s", [target]).fetchone()
+        assert mark is not None and mark["claimed_by"] is None
+    finally:
+        db.execute("DELETE FROM dirty_targets WHERE target = %s", [target])
+        db.execute("UPDATE reconcile_state SET pending = false")
