@@ -97,6 +97,7 @@ class SettingsSchema(Schema):
     disabled_statuses = _statuses()
     removed_statuses = _statuses()
     max_deletions = fields.Integer(strict=True, validate=validate.Range(min=0))
+    no_primary_ip = fields.String(validate=validate.OneOf(("disable", "keep", "delete")))
     event_log_retention_days = _positive("days")
 
     @validates_schema

@@ -49,6 +49,11 @@ class NotMonitorable(ValueError):
     """The object cannot become a host (no address, no mapping); the message says why."""
 
 
+class NoPrimaryIP(NotMonitorable):
+    """The object has no primary IP address: what its existing host becomes is the
+    ``no_primary_ip`` setting's choice."""
+
+
 def _name(value: Any) -> str:
     if isinstance(value, dict):
         return str(value.get("name") or value.get("display") or value.get("model") or "")
@@ -119,7 +124,7 @@ def _address(obj: dict[str, Any], ips: list[dict[str, Any]]) -> tuple[str, str]:
     """(ip, dns) of the primary IP; the DNS name comes from that IP address object."""
     primary = obj.get("primary_ip4") or obj.get("primary_ip") or obj.get("primary_ip6")
     if not primary:
-        raise NotMonitorable("it has no primary IP address (set one in NetBox)")
+        raise NoPrimaryIP("it has no primary IP address (set one in NetBox)")
     ip = str(primary.get("address", "")).split("/")[0]
     dns = next((x.get("dns_name") or "" for x in ips if x.get("id") == primary.get("id")), "")
     return ip, dns

@@ -54,6 +54,13 @@ class ActualHost(HostState):
     template_ids: dict[str, str] = field(default_factory=dict)
 
 
+def kept_host(actual: ActualHost, target: str, **changes: Any) -> DesiredHost:
+    """What NetBox wants when it says nothing new about a host: the host as it is in Zabbix
+    (its last interface, templates, tags), with ``changes`` (e.g. ``status=1``)."""
+    fields = {f: getattr(actual, f) for f in HostState.__dataclass_fields__}
+    return DesiredHost(target=target, **{**fields, **changes})
+
+
 @dataclass(frozen=True)
 class Ids:
     """Name -> id maps of the host groups, templates, proxies and proxy groups a batch uses."""

@@ -14,9 +14,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from handlers.decide.desired import NotMonitorable, build_desired, select_mapping
+from handlers.decide.desired import NoPrimaryIP, NotMonitorable, build_desired, select_mapping
 from handlers.decide.diff import describe_differences, diff
-from handlers.decide.host_state import OWNER_TAG, ActualHost, DesiredHost, Ids, owner_of
+from handlers.decide.host_state import (
+    OWNER_TAG,
+    ActualHost,
+    DesiredHost,
+    Ids,
+    kept_host,
+    owner_of,
+)
 from handlers.decide.payloads import interfaces_with_ids
 from handlers.decide.targets import split_target, status_of
 
@@ -85,6 +92,8 @@ class TargetPlan:
       mapping_id: the mapping rule that applied.
       config: the host config (DELETE, and wherever one exists).
       note: worth telling an operator, without stopping the run.
+      no_primary_ip: the object has no primary IP; the step is the ``no_primary_ip``
+        setting's choice for its existing host.
     """
 
     target: str
@@ -96,6 +105,7 @@ class TargetPlan:
     mapping_id: int | None = None
     config: dict[str, Any] | None = None
     note: str | None = None
+    no_primary_ip: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -237,6 +247,8 @@ def _decide_one(reading: Reading, view: ZabbixView, target: str) -> TargetPlan:
         )
     try:
         desired, mapping = _desired(reading, target)
+    except NoPrimaryIP as exc:
+        return _without_primary_ip(reading, view, target, exc)
     except NotMonitorable as exc:
         return TargetPlan(target=target, action=SKIP, reason=f"not monitored: {exc}", config=config)
     mapping_id = mapping["id"] if mapping else None
@@ -274,6 +286,34 @@ def _decide_one(reading: Reading, view: ZabbixView, target: str) -> TargetPlan:
         return TargetPlan(action=IN_STEP, actual=actual, note=note, **common)
     action = DISABLE if changes.get("status") == 1 else UPDATE
     return TargetPlan(action=action, actual=actual, changes=changes, note=note, **common)
+
+
+def _without_primary_ip(
+    reading: Reading, view: ZabbixView, target: str, exc: NoPrimaryIP
+) -> TargetPlan:
+    """An object without a primary IP: no host is created for it; its existing host is
+    disabled and keeps its last interface (``no_primary_ip`` = ``disable``, the default),
+    is left as it is (``keep``), or deleted (``delete``); never deleted by default."""
+    config = reading.configs.get(target)
+    actual = view.by_id.get(config["hostid"]) if config else None
+    if actual is None:
+        return TargetPlan(target=target, action=SKIP, reason=f"not monitored: {exc}", config=config)
+    policy = reading.settings["no_primary_ip"]
+    common = {
+        "target": target,
+        "reason": f"it has no primary IP address (no_primary_ip={policy})",
+        "actual": actual,
+        "config": config,
+        "mapping_id": config["mapping_id"],
+        "no_primary_ip": True,
+    }
+    if policy == "delete":
+        return TargetPlan(action=DELETE, **common)
+    desired = kept_host(actual, target, **({"status": 1} if policy == "disable" else {}))
+    changes = diff(desired, actual, reading.settings)
+    return TargetPlan(
+        action=DISABLE if changes else IN_STEP, desired=desired, changes=changes, **common
+    )
 
 
 def _switch(step: TargetPlan) -> InterfaceSwitch | None:

@@ -80,7 +80,10 @@ def provision(job: Job, zbx: ZabbixGateway, netbox: Any, target: str, kinds: lis
     if problem := interface_types_problem(kinds):
         raise _refused(job_name, target, problem, interface_types=kinds)
     plan = plan_targets(job.conn, zbx, netbox, [target], provisioned={target: kinds})
-    got = [interface_kind(i) for i in _step(plan, target, job_name).desired.interfaces]
+    step = _step(plan, target, job_name)
+    if step.no_primary_ip:
+        raise _refused(job_name, target, step.reason)
+    got = [interface_kind(i) for i in step.desired.interfaces]
     if got != kinds:
         raise _refused(
             job_name,

@@ -166,3 +166,31 @@ def test_hand_jobs_refuse_clearly_and_delete_converges(stack, db):
     assert code == 0, err
     assert one_host(zabbix, "edge-03") is not None
     assert runtime.zabbix.calls["host.create"] == creates + 1
+
+
+def test_clearing_the_primary_ip_disables_the_host_alike_in_events_validate_and_update(
+    stack, db
+):
+    sim, runtime, zabbix = stack
+    dev = sim.sim.create_device("edge-04", ip="10.0.54.1/24")
+    target = f"dcim.device:{dev}"
+    hostid = wait_for(lambda: one_host(zabbix, "edge-04"), "the host")["hostid"]
+    stack.settle()
+
+    sim.sim.update_device(dev, primary_ip=None, primary_ip4=None)
+    wait_for(lambda: one_host(zabbix, "edge-04")["status"] == "1", "the host to be disabled")
+    assert interfaces(zabbix, hostid) == [("1", "10.0.54.1", "10050", "")]  # kept, not deleted
+    stack.settle()
+    code, out, err = nzc(stack, "validate", target)
+    assert (code, out.strip()) == (0, "1 host(s) in step with NetBox"), err
+
+    zabbix.call("host.update", {"hostid": hostid, "status": 0})  # enabled again by hand
+    code, out, err = nzc(stack, "validate", target)
+    assert code == 1 and "status: Zabbix has it enabled, NetBox wants it disabled" in err
+    code, out, err = nzc(stack, "hosts", "update", target)
+    assert code == 0, err
+    assert one_host(zabbix, "edge-04")["status"] == "1"
+    assert interfaces(zabbix, hostid) == [("1", "10.0.54.1", "10050", "")]
+
+    code, out, err = nzc(stack, "provision", "snmp", target)
+    assert code == 1 and "no primary IP address (no_primary_ip=disable)" in err

@@ -27,6 +27,7 @@ SETTINGS = {
     "inventory_mode": "manual",
     "tag_prefix": "netbox-",
     "tag_name_format": "keep",
+    "no_primary_ip": "disable",
 }
 
 

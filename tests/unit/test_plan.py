@@ -863,3 +863,42 @@ def test_lookups_always_ask_for_the_graveyard_group_and_nothing_for_absent_objec
     nothing = lookups(reading({}, targets=[ONE]))
     assert (nothing.hostids, nothing.host_names, nothing.templates) == ((), (), ())
     assert nothing.groups == GRAVEYARD
+
+
+@pytest.mark.parametrize(
+    "policy,host_status,action,status_change",
+    [
+        ("disable", 0, DISABLE, {"status": 1}),
+        ("disable", 1, IN_STEP, {}),
+        ("keep", 0, IN_STEP, {}),
+        ("delete", 0, DELETE, {}),
+    ],
+)
+def test_an_object_that_lost_its_primary_ip_gets_the_no_primary_ip_settings_choice(
+    policy, host_status, action, status_change
+):
+    was = desired_for(device())
+    host = actual(was, status=host_status)
+    bare = device(primary_ip=None, primary_ip4=None, primary_ip6=None)
+    settings = {**SETTINGS, "no_primary_ip": policy}
+    plan = decide(reading({ONE: bare}, configs=[config()], settings=settings), view(host))
+    step = plan.steps[ONE]
+    assert (step.action, step.changes, step.no_primary_ip) == (action, status_change, True)
+    assert f"no_primary_ip={policy}" in step.reason
+    if action != DELETE:
+        # The host keeps its last interface, templates and tags: only the status may change.
+        assert step.desired.interfaces == host.interfaces
+        assert step.desired.templates == host.templates and step.desired.tags == host.tags
+        assert step.desired.status == (1 if policy == "disable" else host_status)
+    assert not plan.groups_to_create or policy == "delete"
+
+
+def test_an_object_without_a_primary_ip_and_no_host_is_skipped_whatever_the_setting():
+    bare = device(primary_ip=None, primary_ip4=None, primary_ip6=None)
+    for policy in ("disable", "keep", "delete"):
+        settings = {**SETTINGS, "no_primary_ip": policy}
+        new = decide(reading({ONE: bare}, settings=settings), view()).steps[ONE]
+        assert (new.action, new.no_primary_ip) == (SKIP, False)
+        assert "no primary IP address" in new.reason
+        gone = decide(reading({ONE: bare}, configs=[config()], settings=settings), view())
+        assert gone.steps[ONE].action == SKIP
