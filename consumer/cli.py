@@ -14,7 +14,7 @@ from marshmallow import ValidationError
 from handlers.config import Config, ConfigError, load_config
 from handlers.decide.desired import INTERFACE_TYPES, interface_types_problem
 from handlers.decide.targets import parse_target
-from handlers.gateways import host_configs, job_records, mappings
+from handlers.gateways import host_configs, job_records, mappings, target_failures
 from handlers.gateways.postgres import Store, migrate
 from handlers.gateways.settings import SettingsError, read_settings, update_settings
 from schemas.netbox import DEVICE, HOST_TYPES
@@ -169,6 +169,7 @@ def validate_cmd(ctx: click.Context, targets: tuple[str, ...], every: bool, wait
     if every:
         with _store(ctx).connection() as conn:
             chosen += host_configs.host_config_targets(conn)
+            chosen += list(target_failures.load(conn))  # failed before having a host
     if not chosen:
         raise click.UsageError("name targets (e.g. dcim.device:42), or give --all")
     job = _send_and_wait(ctx, "validate_host", sorted(set(chosen)), wait=wait)
@@ -186,15 +187,15 @@ def hosts_group() -> None:
 @hosts_group.command("list")
 @click.pass_context
 def hosts_list(ctx: click.Context) -> None:
-    """Every host config: NetBox target, Zabbix hostid and names."""
+    """Every host config: NetBox target, Zabbix hostid, state and names. A host whose
+    NetBox object is missing without a recorded deletion says ``missing`` (see its reason
+    with `nzc validate TARGET`)."""
     with _store(ctx).connection() as conn:
         rows = host_configs.load_host_configs(conn, host_configs.host_config_targets(conn))
-    click.echo(f"{'TARGET':40} {'HOSTID':>8}  {'IN SYNC':7}  HOST")
+    click.echo(f"{'TARGET':40} {'HOSTID':>8}  {'STATE':11}  HOST")
     for row in rows.values():
-        click.echo(
-            f"{row['target']:40} {row['hostid'] or '-':>8}  {str(row['in_sync']).lower():7}  "
-            f"{row['host']}"
-        )
+        state = "missing" if row["missing_since"] else "in sync" if row["in_sync"] else "differs"
+        click.echo(f"{row['target']:40} {row['hostid'] or '-':>8}  {state:11}  {row['host']}")
 
 
 def _host_job(name: str, actor_name: str, doc: str) -> None:
@@ -279,7 +280,11 @@ def jobs_group() -> None:
 
 
 @jobs_group.command("list")
-@click.option("--status", type=click.Choice(job_records.JOB_STATUSES))
+@click.option(
+    "--status",
+    type=click.Choice(job_records.JOB_STATUSES),
+    help="failed also lists partial runs (that failed for some of their targets)",
+)
 @click.option("--actor")
 @click.option("--target", help="e.g. dcim.device:42")
 @click.option("--limit", default=50, show_default=True)

@@ -70,6 +70,9 @@ class Job:
         self.targets = list(targets)
         self.attempt = attempt
         self._after_commit: list[Callable[[], Any]] = []
+        #: Set when the job did its work for some targets and failed for others: its row
+        #: then says ``partial`` (and ``nzc jobs list --status failed`` shows it).
+        self.partial = False
 
     def lock(self, targets: list[str]) -> None:
         """Lock targets found while running (e.g. claimed dirty targets); they are recorded on
@@ -190,7 +193,7 @@ def _run(
             job_records.record_finished(
                 conn,
                 job_id=job_id,
-                status="succeeded",
+                status="partial" if job.partial else "succeeded",
                 duration_ms=duration_ms,
                 result=result,
                 targets=job.targets if job.targets != targets else None,
@@ -198,7 +201,7 @@ def _run(
             job_records.log_event(
                 conn,
                 "info",
-                f"{message.actor_name} succeeded",
+                f"{message.actor_name} {'partly succeeded' if job.partial else 'succeeded'}",
                 job_id=job_id,
                 data={"attempt": attempt, "duration_ms": round(duration_ms, 3)},
             )

@@ -28,6 +28,10 @@ TEST_BROKER_URL = os.environ.get(
 ZABBIX_HOME = Path(os.environ.get("NZC_ZABBIX_HOME", "/opt/nzc-zabbix"))
 #: Zabbix version -> (port, database), as deploy/dev/zabbix.sh sets them up.
 ZABBIX_VERSIONS = {"6.0": (8060, "nzc_zabbix60"), "7.0": (8070, "nzc_zabbix70")}
+#: Versions tested against the strict stand-in (tests/zabbix_standin.py) in front of the
+#: real 7.0: version -> what apiinfo.version answers.
+STANDIN_VERSIONS = {"7.2": "7.2.0", "7.4": "7.4.0"}
+_standins: dict = {}
 #: Zabbix's own databases are reset as their owner through the postgres superuser socket.
 ZABBIX_ADMIN_URL = os.environ.get(
     "NZC_TEST_ZABBIX_ADMIN_URL", "postgresql://nzc_zabbix:nzc_zabbix@127.0.0.1:5432/postgres"
@@ -41,12 +45,23 @@ def closed_port() -> int:
         return sock.getsockname()[1]
 
 
+def real_version(version: str) -> str:
+    """The real frontend behind ``version`` (a stand-in fronts 7.0)."""
+    return "7.0" if version in STANDIN_VERSIONS else version
+
+
 def zabbix_url(version: str) -> str:
+    if version in STANDIN_VERSIONS:
+        if version not in _standins:
+            from tests.zabbix_standin import StandIn
+
+            _standins[version] = StandIn(zabbix_url("7.0"), STANDIN_VERSIONS[version])
+        return _standins[version].url
     return f"http://127.0.0.1:{ZABBIX_VERSIONS[version][0]}/api_jsonrpc.php"
 
 
 def zabbix_token(version: str) -> str:
-    return (ZABBIX_HOME / version / "api_token").read_text().strip()
+    return (ZABBIX_HOME / real_version(version) / "api_token").read_text().strip()
 
 
 @pytest.fixture(scope="session")
@@ -138,14 +153,19 @@ def start_worker():
 
 def reset_zabbix(version: str) -> None:
     """Give Zabbix ``version`` its pristine database back (a few hundred milliseconds)."""
-    db_name = ZABBIX_VERSIONS[version][1]
+    db_name = ZABBIX_VERSIONS[real_version(version)][1]
     with psycopg.connect(ZABBIX_ADMIN_URL, autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {db_name} WITH (FORCE)")
         conn.execute(f"CREATE DATABASE {db_name} TEMPLATE {db_name}_pristine")
 
 
-@pytest.fixture(params=sorted(ZABBIX_VERSIONS), ids=lambda v: f"zabbix{v}")
+@pytest.fixture(
+    params=[*sorted(ZABBIX_VERSIONS), *sorted(STANDIN_VERSIONS)],
+    ids=lambda v: f"zabbix{v}" + ("-standin" if v in STANDIN_VERSIONS else ""),
+)
 def zabbix_version(request):
+    """Each Zabbix version the service supports: real 6.0 and 7.0, and 7.2 and 7.4 as the
+    strict stand-in in front of 7.0."""
     return request.param
 
 

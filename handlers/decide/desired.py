@@ -77,6 +77,23 @@ def technical_name(name: str, target: str) -> str:
     return f"{cleaned[:120]}-{digest}"
 
 
+def name_candidates(desired: DesiredHost, obj: dict[str, Any]) -> list[tuple[str, str]]:
+    """The (technical, visible) names the host of ``obj`` may take, in order: its NetBox
+    name; then the name and the site slug (``sw-01-ams``, ``sw-01 (ams)``); then the name,
+    the site slug and the object id (``sw-01-ams-42``, ``sw-01 (ams, 42)``), or the name and
+    the id for an object without a site. NetBox allows one name in two sites, and a device
+    and a VM of one name; Zabbix wants both names unique."""
+    site = _slug(obj.get("site"))
+    _, object_id = split_target(desired.target)
+    suffixes = [(f"-{site}", f" ({site})"), (f"-{site}-{object_id}", f" ({site}, {object_id})")]
+    if not site:
+        suffixes = [(f"-{object_id}", f" ({object_id})")]
+    return [(desired.host, desired.name)] + [
+        (desired.host[: 128 - len(tech)] + tech, desired.name + visible)
+        for tech, visible in suffixes
+    ]
+
+
 def select_mapping(
     obj: dict[str, Any], object_type: str, mappings: list[dict[str, Any]]
 ) -> dict[str, Any] | None:

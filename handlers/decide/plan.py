@@ -11,10 +11,16 @@ before it and writes after it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from handlers.decide.desired import NoPrimaryIP, NotMonitorable, build_desired, select_mapping
+from handlers.decide.desired import (
+    NoPrimaryIP,
+    NotMonitorable,
+    build_desired,
+    name_candidates,
+    select_mapping,
+)
 from handlers.decide.diff import describe_differences, diff
 from handlers.decide.host_state import (
     OWNER_TAG,
@@ -27,8 +33,9 @@ from handlers.decide.host_state import (
 from handlers.decide.payloads import interfaces_with_ids
 from handlers.decide.targets import split_target, status_of
 
-#: What a plan can say about a target.
-CREATE, UPDATE, DISABLE, DELETE, IN_STEP, SKIP, REFUSE = (
+#: What a plan can say about a target. MISSING: NetBox did not return the object and
+#: nothing proves it was deleted, so its host is kept and its host config says so.
+CREATE, UPDATE, DISABLE, DELETE, IN_STEP, SKIP, REFUSE, MISSING = (
     "create",
     "update",
     "disable",
@@ -36,6 +43,14 @@ CREATE, UPDATE, DISABLE, DELETE, IN_STEP, SKIP, REFUSE = (
     "in_step",
     "skip",
     "refuse",
+    "missing",
+)
+#: Why a missing object's host is kept, for the event log and the host config.
+MISSING_REASON = (
+    "missing in NetBox, deletion not confirmed: NetBox did not return it and neither a "
+    "signed deleted webhook nor NetBox's change log records its deletion; most likely the "
+    "NetBox token may not see it (object permissions limited by site, tenant or tag), so "
+    "its Zabbix host is kept"
 )
 
 
@@ -50,6 +65,8 @@ class Reading:
       settings: the settings row.
       mappings: every mapping rule.
       provisioned: interface types chosen by hand for this run (``nzc provision``).
+      deleted: target -> what proves its deletion (a signed deleted webhook, NetBox's change
+        log), for targets NetBox did not return: only these lose their hosts.
     """
 
     targets: list[str]
@@ -58,6 +75,7 @@ class Reading:
     settings: dict[str, Any]
     mappings: list[dict[str, Any]]
     provisioned: dict[str, list[str]] = field(default_factory=dict)
+    deleted: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -67,13 +85,15 @@ class ZabbixView:
     Parameters:
       ids: name -> id maps of the host groups, templates, proxies and proxy groups named.
       by_id: hosts found by the hostids of the host configs.
-      by_name: hosts found by the technical names NetBox wants.
+      by_name: hosts found by the technical names NetBox wants (and their alternatives).
+      by_visible: hosts found by the visible names NetBox wants (and their alternatives).
       has_proxy_groups, version: what the Zabbix version allows, for refusals in words.
     """
 
     ids: Ids
     by_id: dict[str, ActualHost]
     by_name: dict[str, ActualHost]
+    by_visible: dict[str, ActualHost] = field(default_factory=dict)
     has_proxy_groups: bool = True
     version: str = ""
 
@@ -168,13 +188,25 @@ class Lookups:
 
     hostids: tuple[str, ...]
     host_names: tuple[str, ...]
+    visible_names: tuple[str, ...]
     groups: tuple[str, ...]
     templates: tuple[str, ...]
 
 
 def _removed(reading: Reading, target: str) -> bool:
+    """NetBox did not return it, or its status removes its host."""
     entry = reading.objects.get(target)
     return entry is None or status_of(entry["obj"]) in reading.settings["removed_statuses"]
+
+
+def _removal_reason(reading: Reading, target: str) -> str | None:
+    """Why the host of a removed target may be deleted, or None when nothing proves it."""
+    entry = reading.objects.get(target)
+    if entry is not None:
+        return f"its NetBox status {status_of(entry['obj'])!r} removes its host"
+    if target in reading.deleted:
+        return f"deleted in NetBox ({reading.deleted[target]})"
+    return None
 
 
 def _desired(reading: Reading, target: str) -> tuple[DesiredHost, dict[str, Any] | None]:
@@ -193,17 +225,20 @@ def _desired(reading: Reading, target: str) -> tuple[DesiredHost, dict[str, Any]
 
 def lookups(reading: Reading) -> Lookups:
     """The Zabbix reads :func:`decide` needs for ``reading``."""
-    wanted = []
+    wanted, names = [], []
     for target in reading.targets:
         if _removed(reading, target):
             continue
         try:
-            wanted.append(_desired(reading, target)[0])
+            desired = _desired(reading, target)[0]
         except NotMonitorable:
             continue
+        wanted.append(desired)
+        names += name_candidates(desired, reading.objects[target]["obj"])
     return Lookups(
         hostids=tuple(sorted({c["hostid"] for c in reading.configs.values() if c["hostid"]})),
-        host_names=tuple(sorted({d.host for d in wanted})),
+        host_names=tuple(sorted({host for host, _ in names})),
+        visible_names=tuple(sorted({name for _, name in names})),
         groups=tuple(
             sorted({g for d in wanted for g in d.groups} | {reading.settings["graveyard_group"]})
         ),
@@ -228,7 +263,27 @@ def _missing_name(desired: DesiredHost, view: ZabbixView) -> str | None:
     return None
 
 
-def _decide_one(reading: Reading, view: ZabbixView, target: str) -> TargetPlan:
+@dataclass
+class _Claims:
+    """Names given to hosts earlier in this plan: two objects of one batch must not both
+    take a name (technical or visible) Zabbix lacks."""
+
+    hosts: dict[str, str] = field(default_factory=dict)
+    names: dict[str, str] = field(default_factory=dict)
+
+    def holder(self, host: str, name: str, target: str) -> str | None:
+        other = self.hosts.get(host) or self.names.get(name)
+        return other if other and other != target else None
+
+    def take(self, step: TargetPlan) -> None:
+        if step.desired is not None and step.action != REFUSE:
+            self.hosts[step.desired.host] = step.target
+            self.names[step.desired.name] = step.target
+
+
+def _decide_one(
+    reading: Reading, view: ZabbixView, target: str, claims: _Claims | None = None
+) -> TargetPlan:
     settings = reading.settings
     config = reading.configs.get(target)
     if _removed(reading, target):
@@ -238,10 +293,11 @@ def _decide_one(reading: Reading, view: ZabbixView, target: str) -> TargetPlan:
                 action=SKIP,
                 reason="not in NetBox (or removed) and not in Zabbix: nothing to do",
             )
+        reason = _removal_reason(reading, target)
         return TargetPlan(
             target=target,
-            action=DELETE,
-            reason="not in NetBox (or has a removal status)",
+            action=DELETE if reason else MISSING,
+            reason=reason or MISSING_REASON,
             actual=view.by_id.get(config["hostid"]),
             config=config,
         )
@@ -256,28 +312,42 @@ def _decide_one(reading: Reading, view: ZabbixView, target: str) -> TargetPlan:
     if problem:
         return TargetPlan(target=target, action=REFUSE, reason=problem, config=config)
     actual = view.by_id.get(config["hostid"]) if config else None
-    note = None
+    notes = []
     if actual is None:
         if config:
-            note = (
+            notes.append(
                 f"its host config names Zabbix host {config['hostid']}, which is gone "
                 "(deleted by hand?)"
             )
-        actual = view.by_name.get(desired.host)
-        owner = owner_of(actual, settings["tag_prefix"]) if actual else None
-        if actual is not None and owner != target:
-            owner_tag = f"{settings['tag_prefix']}{OWNER_TAG}"
-            return TargetPlan(
-                target=target,
-                action=REFUSE,
-                reason=(
-                    f"a Zabbix host named {desired.host!r} already exists and is not ours "
-                    f"(no {owner_tag}={target} tag): import it with `nzc import {target}`, "
-                    "or rename one of them"
-                ),
-                config=config,
-                note=note,
-            )
+        same = view.by_name.get(desired.host)
+        if same is not None and owner_of(same, settings["tag_prefix"]) == target:
+            actual = same  # ours, for this object: adopted and brought in line
+    prefix = settings["tag_prefix"]
+    foreign = view.by_name.get(desired.host)
+    if foreign is not None and foreign is not actual and owner_of(foreign, prefix) is None:
+        return TargetPlan(
+            target=target,
+            action=REFUSE,
+            reason=(
+                f"a Zabbix host named {desired.host!r} already exists and is not ours "
+                f"(no {prefix}{OWNER_TAG} tag): rename one of them, or tag that host "
+                f"{prefix}{OWNER_TAG}={target} to let the service take it over"
+            ),
+            config=config,
+            note="; ".join(notes) or None,
+        )
+    claims = claims or _Claims()
+    named = _free_names(view, claims, desired, reading.objects[target]["obj"], actual, prefix)
+    if isinstance(named, str):
+        return TargetPlan(target=target, action=REFUSE, reason=named, config=config)
+    if (named.host, named.name) != (desired.host, desired.name):
+        notes.append(
+            f"the name {desired.name!r} is taken by {_holders(view, claims, desired, prefix)}"
+            f": this host is named {named.host!r} (visible name {named.name!r}), by the rule "
+            "name, then name and site slug, then name, site slug and object id"
+        )
+    desired = named
+    note = "; ".join(notes) or None
     common = {"target": target, "desired": desired, "mapping_id": mapping_id, "config": config}
     if actual is None:
         return TargetPlan(action=CREATE, note=note, **common)
@@ -286,6 +356,53 @@ def _decide_one(reading: Reading, view: ZabbixView, target: str) -> TargetPlan:
         return TargetPlan(action=IN_STEP, actual=actual, note=note, **common)
     action = DISABLE if changes.get("status") == 1 else UPDATE
     return TargetPlan(action=action, actual=actual, changes=changes, note=note, **common)
+
+
+def _taken(view: ZabbixView, host: str, name: str, me: ActualHost | None) -> list[ActualHost]:
+    """The Zabbix hosts, other than ``me``, holding technical name ``host`` or visible name
+    ``name``."""
+    return [
+        h
+        for h in {
+            id(h): h for h in (view.by_name.get(host), view.by_visible.get(name)) if h
+        }.values()
+        if me is None or h.hostid != me.hostid
+    ]
+
+
+def _holders(view: ZabbixView, claims: _Claims, desired: DesiredHost, prefix: str) -> str:
+    """Who holds ``desired``'s names, in words."""
+    held = [
+        f"Zabbix host {h.host!r}"
+        + (f" (ours, for {owner})" if (owner := owner_of(h, prefix)) else " (not ours)")
+        for h in _taken(view, desired.host, desired.name, None)
+    ]
+    if other := claims.holder(desired.host, desired.name, desired.target):
+        held.append(f"the host this run makes for {other}")
+    return ", ".join(held)
+
+
+def _free_names(
+    view: ZabbixView,
+    claims: _Claims,
+    desired: DesiredHost,
+    obj: dict[str, Any],
+    actual: ActualHost | None,
+    prefix: str,
+) -> DesiredHost | str:
+    """``desired`` with the first (technical, visible) names of
+    :func:`~handlers.decide.desired.name_candidates` that no other Zabbix host holds (the
+    names it has now, if they are among them and free); or why there is none."""
+    candidates = name_candidates(desired, obj)
+    if actual is not None and (actual.host, actual.name) in candidates[1:]:
+        candidates.insert(0, (actual.host, actual.name))  # keep a name it was given
+    for host, name in candidates:
+        if not _taken(view, host, name, actual) and not claims.holder(host, name, desired.target):
+            return replace(desired, host=host, name=name)
+    return (
+        f"every name this host may take is held by another host "
+        f"({', '.join(h for h, _ in candidates)}): {_holders(view, claims, desired, prefix)}"
+    )
 
 
 def _without_primary_ip(
@@ -337,7 +454,11 @@ def _switch(step: TargetPlan) -> InterfaceSwitch | None:
 def decide(reading: Reading, view: ZabbixView, *, delete_mode: str | None = None) -> Plan:
     """The plan for ``reading`` against ``view``: a decision per target, the host groups to
     create and the interface switches to prepare. ``delete_mode`` overrides the setting."""
-    steps = {t: _decide_one(reading, view, t) for t in sorted(set(reading.targets))}
+    claims = _Claims()
+    steps = {}
+    for target in sorted(set(reading.targets)):
+        steps[target] = _decide_one(reading, view, target, claims)
+        claims.take(steps[target])
     mode = delete_mode or reading.settings["delete_mode"]
     wanted_groups = {g for s in steps.values() if s.desired for g in s.desired.groups}
     if mode == "soft" and any(s.action == DELETE and s.actual for s in steps.values()):
@@ -400,6 +521,8 @@ def problems(plan: Plan) -> dict[str, list[str]]:
                 if step.actual
                 else "it is in neither NetBox nor Zabbix, but its host config remains"
             ]
+        elif step.action == MISSING:
+            found = [step.reason]
         elif step.action in (SKIP, REFUSE):
             found = [
                 f"{step.reason}; yet its host config and Zabbix host {config['host']!r} remain"

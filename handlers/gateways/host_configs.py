@@ -31,6 +31,7 @@ def save_host_config(
         " interface_types) VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (target) DO UPDATE"
         " SET hostid = EXCLUDED.hostid, host = EXCLUDED.host, name = EXCLUDED.name,"
         " mapping_id = EXCLUDED.mapping_id, in_sync = true, last_diff = EXCLUDED.last_diff,"
+        " missing_since = NULL, missing_reason = NULL,"
         " interface_types = COALESCE(EXCLUDED.interface_types, host_configs.interface_types),"
         " last_synced_at = now()",
         [
@@ -42,6 +43,16 @@ def save_host_config(
             Jsonb(last_diff) if last_diff else None,
             interface_types,
         ],
+    )
+
+
+def mark_missing(conn: psycopg.Connection, target: str, reason: str) -> None:
+    """NetBox did not return the object and nothing proves it was deleted: its host stays,
+    and its host config says why (``missing_since`` keeps the first time)."""
+    conn.execute(
+        "UPDATE host_configs SET missing_since = COALESCE(missing_since, now()),"
+        " missing_reason = %s, in_sync = false WHERE target = %s",
+        [reason, target],
     )
 
 

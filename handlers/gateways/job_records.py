@@ -13,7 +13,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 #: Statuses a job row can hold.
-JOB_STATUSES = ("queued", "running", "succeeded", "failed", "dead", "replayed")
+JOB_STATUSES = ("queued", "running", "succeeded", "partial", "failed", "dead", "replayed")
 #: Event-log levels.
 LEVELS = ("debug", "info", "warning", "error")
 #: A webhook body delivered again within this many seconds is not queued twice.
@@ -184,11 +184,12 @@ def list_jobs(
     target: str | None = None,
     limit: int = 50,
 ) -> list[dict[str, Any]]:
-    """The newest jobs first, filtered by status, actor and target when given."""
+    """The newest jobs first, filtered by status, actor and target when given; ``failed``
+    includes ``partial`` (jobs that failed for some of their targets)."""
     where, params = [], []
     if status:
-        where.append("status = %s")
-        params.append(status)
+        where.append("status = ANY(%s)")
+        params.append(["failed", "partial"] if status == "failed" else [status])
     if actor:
         where.append("actor = %s")
         params.append(actor)

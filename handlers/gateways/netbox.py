@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import Counter
 from typing import Any
 
 import pynetbox
+import requests
 
 from schemas.netbox import DEVICE, VM
+
+log = logging.getLogger(__name__)
 
 #: Host object type -> (endpoint path, IP address filter).
 ENDPOINTS = {
@@ -18,7 +22,9 @@ ENDPOINTS = {
 
 
 class NetBoxGateway:
-    """Reads NetBox. An object missing from the answer is gone (deleted in NetBox).
+    """Reads NetBox. An object missing from an answer may be gone, or hidden from the token
+    (object permissions limited by site, tenant or tag): only :meth:`deleted_ids` (the change
+    log) or a ``deleted`` webhook proves a deletion.
 
     Parameters:
       url: NetBox base URL.
@@ -30,6 +36,7 @@ class NetBoxGateway:
         #: Requests made, by endpoint.
         self.calls: Counter[str] = Counter()
         self._lock = threading.Lock()
+        self._changelog_refused = False
 
     def _count(self, name: str) -> None:
         with self._lock:
@@ -57,3 +64,28 @@ class NetBoxGateway:
                 if owner in ips:
                     ips[owner].append(rep)
         return {i: {"obj": obj, "ips": ips[i]} for i, obj in objs.items()}
+
+    def deleted_ids(self, object_type: str, ids: list[int]) -> set[int]:
+        """Which of these objects NetBox's change log records as deleted (one request).
+        Without permission to read the change log (``core.view_objectchange``), or on any
+        error, none: a warning says so once per process, and the hosts are kept."""
+        if not ids:
+            return set()
+        self._count("core.object_changes")
+        try:
+            changes = self.api.core.object_changes.filter(
+                changed_object_type=object_type,
+                changed_object_id=list(ids),
+                action="delete",
+                limit=1000,
+            )
+            return {int(c.changed_object_id) for c in changes}
+        except (pynetbox.RequestError, requests.RequestException, ValueError) as exc:
+            if not self._changelog_refused:
+                log.warning(
+                    "cannot read NetBox's change log (%s): deletions are confirmed only by "
+                    "deleted webhooks; grant the token core.view_objectchange",
+                    getattr(exc, "error", None) or exc,
+                )
+            self._changelog_refused = True
+            return set()

@@ -58,9 +58,13 @@ def read_ids(zbx: ZabbixGateway, groups: tuple[str, ...], templates: tuple[str, 
 
 
 def get_hosts(
-    zbx: ZabbixGateway, *, hostids: tuple[str, ...] = (), names: tuple[str, ...] = ()
+    zbx: ZabbixGateway,
+    *,
+    hostids: tuple[str, ...] = (),
+    names: tuple[str, ...] = (),
+    visible_names: tuple[str, ...] = (),
 ) -> list[dict[str, Any]]:
-    """Raw hosts by id and by technical name, in at most one call each."""
+    """Raw hosts by id, and by technical or visible name: at most one call each."""
     dialect = zbx.dialect
     base = {
         "output": [
@@ -79,8 +83,11 @@ def get_hosts(
     if hostids:
         for h in zbx.call("host.get", {**base, "hostids": list(hostids)}):
             found[h["hostid"]] = h
-    if names:
-        for h in zbx.call("host.get", {**base, "filter": {"host": list(names)}}):
+    if names or visible_names:
+        # searchByAny: hosts whose technical name OR visible name is listed.
+        by_name = {"host": list(names), "name": list(visible_names)}
+        query = {**base, "filter": {k: v for k, v in by_name.items() if v}, "searchByAny": True}
+        for h in zbx.call("host.get", query):
             found[h["hostid"]] = h
     return list(found.values())
 
@@ -118,13 +125,19 @@ def read(zbx: ZabbixGateway, lookups: Lookups) -> ZabbixView:
     ids = read_ids(zbx, lookups.groups, lookups.templates)
     hosts = [
         actual_host(zbx.dialect, raw, ids)
-        for raw in get_hosts(zbx, hostids=lookups.hostids, names=lookups.host_names)
+        for raw in get_hosts(
+            zbx,
+            hostids=lookups.hostids,
+            names=lookups.host_names,
+            visible_names=lookups.visible_names,
+        )
     ]
-    names = set(lookups.host_names)
+    names, visible = set(lookups.host_names), set(lookups.visible_names)
     return ZabbixView(
         ids=ids,
         by_id={h.hostid: h for h in hosts},
         by_name={h.host: h for h in hosts if h.host in names},
+        by_visible={h.name: h for h in hosts if h.name in visible},
         has_proxy_groups=zbx.dialect.has_proxy_groups,
         version=zbx.dialect.version_text,
     )

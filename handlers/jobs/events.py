@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from handlers.decide.translate import IGNORE, translate
-from handlers.gateways import dirty_targets
+from handlers.decide.translate import DELETE, IGNORE, translate
+from handlers.gateways import deletion_evidence, dirty_targets
 from handlers.gateways.settings import read_settings
 from handlers.jobs import coalescing
 from handlers.runner import Job
@@ -27,5 +27,10 @@ def handle_event(job: Job, event: dict[str, Any]) -> tuple[dict[str, Any], bool]
     )
     if decision.action == IGNORE:
         return decision.asdict(), False
+    if decision.action == DELETE and event["event"] == "deleted":
+        # The evidence a delete needs: the web edge checked this webhook's signature.
+        deletion_evidence.record(
+            job.conn, decision.target, "a signed deleted webhook", event.get("request_id")
+        )
     dirty_targets.mark_dirty(job.conn, decision.target, decision.reason, event.get("request_id"))
     return decision.asdict(), coalescing.run_wanted_after_event(job.conn)

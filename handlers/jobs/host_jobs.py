@@ -14,9 +14,18 @@ from typing import Any
 from handlers.decide.desired import interface_types_problem
 from handlers.decide.host_state import interface_kind
 from handlers.decide.payloads import interface_changes
-from handlers.decide.plan import CREATE, DELETE, REFUSE, SKIP, Plan, TargetPlan, delete_plan
+from handlers.decide.plan import (
+    CREATE,
+    DELETE,
+    MISSING,
+    REFUSE,
+    SKIP,
+    Plan,
+    TargetPlan,
+    delete_plan,
+)
 from handlers.decide.plan import problems as plan_problems
-from handlers.gateways import host_configs, zabbix_hosts
+from handlers.gateways import host_configs, target_failures, zabbix_hosts
 from handlers.gateways.settings import read_settings
 from handlers.gateways.zabbix import ZabbixGateway
 from handlers.jobs.reconcile import plan_targets, summary, write
@@ -37,9 +46,10 @@ def _step(plan: Plan, target: str, job_name: str) -> TargetPlan:
         raise _refused(
             job_name,
             target,
-            "it is not in NetBox (or has a removal status); "
-            f"`nzc hosts delete {target}` removes its Zabbix host",
+            f"{step.reason}; `nzc hosts delete {target}` removes its Zabbix host",
         )
+    if step.action == MISSING:
+        raise _refused(job_name, target, step.reason)
     return step
 
 
@@ -167,6 +177,11 @@ def validate(job: Job, zbx: ZabbixGateway, netbox: Any, targets: list[str]) -> d
     """ValidateHost: compare Zabbix with what NetBox and the host configs say, writing
     nothing; raise with every difference and misconfiguration when there is any."""
     problems = plan_problems(plan_targets(job.conn, zbx, netbox, targets))
+    for target, failure in target_failures.load(job.conn, targets).items():
+        problems.setdefault(target, []).append(
+            f"its last reconcile run ({failure['job_id']}) failed: {failure['error']}"
+        )
+    problems = dict(sorted(problems.items()))
     if problems:
         lines = [f"{len(problems)} of {len(targets)} hosts differ from NetBox:"]
         for target, found in problems.items():

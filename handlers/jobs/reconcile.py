@@ -41,6 +41,7 @@ from handlers.decide.plan import (
     CREATE,
     DELETE,
     IN_STEP,
+    MISSING,
     REFUSE,
     SKIP,
     InterfaceSwitch,
@@ -52,7 +53,14 @@ from handlers.decide.plan import (
     lookups,
 )
 from handlers.decide.targets import split_target, target_of
-from handlers.gateways import dirty_targets, host_configs, mappings, zabbix_hosts
+from handlers.gateways import (
+    deletion_evidence,
+    dirty_targets,
+    host_configs,
+    mappings,
+    target_failures,
+    zabbix_hosts,
+)
 from handlers.gateways.postgres import Store
 from handlers.gateways.settings import read_settings
 from handlers.gateways.zabbix import ZabbixGateway
@@ -101,15 +109,32 @@ def read(
         for kind, ids in by_kind.items()
         for object_id, entry in netbox.fetch_hosts(kind, ids).items()
     }
+    configs = host_configs.load_host_configs(conn, targets)
     reading = Reading(
         targets=list(targets),
         objects=objects,
-        configs=host_configs.load_host_configs(conn, targets),
+        configs=configs,
         settings=read_settings(conn),
         mappings=mappings.load_mappings(conn),
         provisioned=provisioned or {},
+        deleted=_deletion_evidence(conn, netbox, [t for t in configs if t not in objects]),
     )
     return reading, zabbix_hosts.read(zbx, lookups(reading))
+
+
+def _deletion_evidence(conn: Any, netbox: Any, missing: list[str]) -> dict[str, str]:
+    """What proves that these targets, which NetBox did not return, were deleted: a signed
+    deleted webhook, else NetBox's change log (one request per object type)."""
+    evidence = deletion_evidence.load(conn, missing)
+    unproven: dict[str, list[int]] = {}
+    for target in missing:
+        if target not in evidence:
+            kind, object_id = split_target(target)
+            unproven.setdefault(kind, []).append(object_id)
+    for kind, ids in unproven.items():
+        for object_id in netbox.deleted_ids(kind, ids):
+            evidence[target_of(kind, object_id)] = "NetBox's change log records its deletion"
+    return evidence
 
 
 def plan_targets(
@@ -172,6 +197,8 @@ def write(job: Job, zbx: ZabbixGateway, plan: Plan) -> Outcome:
         _update(job, zbx, plan, ids, journal, outcome)
         for step in plan.of(IN_STEP):
             _save(job, plan, step, step.actual.hostid)
+        for step in plan.of(MISSING):
+            host_configs.mark_missing(job.conn, step.target, step.reason)
         _delete(job, zbx, plan, ids, journal, outcome)
     except BaseException as exc:
         left = journal.rollback()
@@ -313,15 +340,16 @@ def _delete(
             zbx, "host.update", payloads, [s.target for s in present], archived
         )
         outcome.failed.update(failed)
+    deletion_evidence.forget(job.conn, [s.target for s in done])
     for step in done:
         host_configs.delete_host_config(job.conn, step.target)
         outcome.deleted.append(step.target)
         job.log(
             "info",
             f"{step.target}: DeleteZabbixHost: deleted host {step.config['host']!r} "
-            f"({plan.delete_mode})",
+            f"({plan.delete_mode}): {step.reason}",
             target=step.target,
-            data={"hostid": step.config["hostid"], "mode": plan.delete_mode},
+            data={"hostid": step.config["hostid"], "mode": plan.delete_mode, "why": step.reason},
         )
     gone = [s.actual.hostid for s in present if plan.delete_mode == "hard"]
     if gone:
@@ -349,12 +377,19 @@ def _save(
 
 
 def summary(job: Job, plan: Plan, outcome: Outcome) -> dict[str, Any]:
-    """Log what was skipped, refused or failed, per target, and count the outcomes."""
+    """Log what was skipped, refused or failed, per target, and count the outcomes. Failed
+    targets are recorded (``target_failures``) and make the run ``partial``; the others
+    are cleared of earlier failures."""
     for step in plan.of(SKIP):
         job.log("info", f"{step.target}: {step.reason}", target=step.target)
     failed = {s.target: s.reason for s in plan.of(REFUSE)} | outcome.failed
     for target, error in failed.items():
         job.log("error", f"{target}: {error}", target=target)
+    target_failures.record(job.conn, job.job_id, failed)
+    target_failures.clear(job.conn, [t for t in plan.steps if t not in failed])
+    job.partial = job.partial or bool(failed)
+    for step in plan.of(MISSING):
+        job.log("warning", f"{step.target}: {step.reason}", target=step.target)
     for step in plan.steps.values():
         if step.note:
             job.log("warning", f"{step.target}: {step.note}", target=step.target)
@@ -364,6 +399,7 @@ def summary(job: Job, plan: Plan, outcome: Outcome) -> dict[str, Any]:
         "deleted": len(plan.of(DELETE)),
         "in_step": len(plan.of(IN_STEP)),
         "skipped": len(plan.of(SKIP)),
+        "missing": len(plan.of(MISSING)),
         "failed": len(failed),
     }
 

@@ -6,7 +6,14 @@ import pytest
 from consumer.app import create_app
 from handlers.config import load_config
 from handlers.gateways.postgres import migrate, migration_files
-from tests.conftest import closed_port, make_env, reset_zabbix
+from tests.conftest import (
+    STANDIN_VERSIONS,
+    closed_port,
+    make_env,
+    reset_zabbix,
+    zabbix_token,
+    zabbix_url,
+)
 from tests.waiting import job_in
 
 pytestmark = pytest.mark.integration
@@ -108,6 +115,7 @@ def test_ping_is_processed_by_a_worker_through_real_rabbitmq(rabbit_runtime, sta
 
 def test_zabbix_gateway_reads_the_version_and_counts_calls(zabbix, zabbix_version):
     assert zabbix.version == tuple(int(p) for p in zabbix_version.split("."))
+    assert zabbix.dialect.version == zabbix.version
     groups = zabbix.call(
         "hostgroup.get", {"output": ["name"], "filter": {"name": ["Zabbix servers"]}}
     )
@@ -120,3 +128,24 @@ def test_reset_zabbix_removes_what_a_test_created(zabbix, zabbix_version):
     assert zabbix.call("hostgroup.get", {"filter": {"name": ["nzc reset probe"]}})
     reset_zabbix(zabbix_version)
     assert zabbix.call("hostgroup.get", {"filter": {"name": ["nzc reset probe"]}}) == []
+
+
+@pytest.mark.parametrize("version", sorted(STANDIN_VERSIONS))
+def test_the_standin_answers_as_72_and_refuses_what_72_removed(version):
+    """The stand-in is only worth its tests if it is strict: each removed parameter and the
+    auth property are refused as Zabbix 7.2 refuses them; the rest reaches the real 7.0."""
+    import requests
+    from pyzabbix import ZabbixAPIException
+
+    from handlers.gateways.zabbix import ZabbixGateway
+
+    zbx = ZabbixGateway(zabbix_url(version), token=zabbix_token(version))
+    assert zbx.version == tuple(int(p) for p in version.split("."))
+    with pytest.raises(ZabbixAPIException, match='unexpected parameter "selectGroups"'):
+        zbx.call("host.get", {"output": ["hostid"], "selectGroups": ["name"], "limit": 1})
+    with pytest.raises(ZabbixAPIException, match='unexpected parameter "hostids"'):
+        zbx.call("maintenance.create", {"name": "m", "hostids": ["1"]})
+    assert zbx.call("host.get", {"output": ["hostid"], "selectHostGroups": ["name"], "limit": 1})
+    body = {"jsonrpc": "2.0", "method": "host.get", "params": {}, "id": 1, "auth": "x"}
+    answer = requests.post(zabbix_url(version), json=body, timeout=10).json()
+    assert answer["error"]["data"] == 'Invalid parameter "/": unexpected parameter "auth".'

@@ -10,16 +10,18 @@ from pathlib import Path
 import pytest
 
 from tests.integration.zabbix_stack import host_get, one_host
+from tests.netbox_sim.model import site_ref
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 NZC = str(Path(sys.executable).parent / "nzc")
 
 
-def nzc(stack, *args):
-    """Run the nzc command against the stack; (exit status, stdout, stderr)."""
+def nzc(stack, *args, wait=True):
+    """Run the nzc command against the stack; (exit status, stdout, stderr). Commands that
+    send a job wait up to 60 s for it (``wait``)."""
     done = subprocess.run(
-        [NZC, *args, "--wait", "60"],
+        [NZC, *args, *(("--wait", "60") if wait else ())],
         env={**os.environ, **stack.env},
         capture_output=True,
         text=True,
@@ -143,7 +145,7 @@ def test_hand_jobs_refuse_clearly_and_delete_converges(stack, db):
     zabbix.call("host.create", {"host": "legacy-01", "groups": [{"groupid": groupid}]})
     legacy = sim.sim.create_device("legacy-01", ip="10.0.52.1/24")
     code, out, err = nzc(stack, "hosts", "create", f"dcim.device:{legacy}")
-    assert code == 1 and "is not ours" in err and "nzc import" in err
+    assert code == 1 and "is not ours" in err and "tag that host netbox-object=" in err
     assert host_get(zabbix, host=["legacy-01"])[0]["tags"] == []
 
     # Hard delete by hand; a second delete finds nothing to do and succeeds.
@@ -168,9 +170,7 @@ def test_hand_jobs_refuse_clearly_and_delete_converges(stack, db):
     assert runtime.zabbix.calls["host.create"] == creates + 1
 
 
-def test_clearing_the_primary_ip_disables_the_host_alike_in_events_validate_and_update(
-    stack, db
-):
+def test_clearing_the_primary_ip_disables_the_host_alike_in_events_validate_and_update(stack, db):
     sim, runtime, zabbix = stack
     dev = sim.sim.create_device("edge-04", ip="10.0.54.1/24")
     target = f"dcim.device:{dev}"
@@ -194,3 +194,67 @@ def test_clearing_the_primary_ip_disables_the_host_alike_in_events_validate_and_
 
     code, out, err = nzc(stack, "provision", "snmp", target)
     assert code == 1 and "no primary IP address (no_primary_ip=disable)" in err
+
+
+def test_a_target_failing_inside_a_batch_makes_the_run_partial_and_validate_fail(stack, db):
+    sim, runtime, zabbix = stack
+    sim.sim.create_device("good-01", ip="10.0.55.1/24")
+    bad = sim.sim.create_device(
+        "bad-01", ip="10.0.55.2/24", custom_fields={"zabbix_templates": ["No such template"]}
+    )
+    target = f"dcim.device:{bad}"
+    wait_for(lambda: one_host(zabbix, "good-01"), "the good host")
+    stack.settle()
+    assert one_host(zabbix, "bad-01") is None
+
+    failure = db.execute("SELECT * FROM target_failures WHERE target = %s", [target]).fetchone()
+    assert "template 'No such template' does not exist in Zabbix" in failure["error"]
+    run = db.execute("SELECT * FROM jobs WHERE id = %s", [failure["job_id"]]).fetchone()
+    assert (run["actor"], run["status"]) == ("reconcile", "partial")
+    code, out, err = nzc(stack, "jobs", "list", "--status", "failed", wait=False)
+    assert code == 0 and failure["job_id"] in out and "partial" in out, err
+
+    code, out, err = nzc(stack, "validate", "--all")
+    assert code == 1
+    assert f"{target}: template 'No such template' does not exist in Zabbix" in err
+    assert f"{target}: its last reconcile run ({failure['job_id']}) failed" in err
+
+    sim.sim.update_host("device", bad, custom_fields={})  # fixed in NetBox
+    wait_for(lambda: one_host(zabbix, "bad-01"), "the host once fixed")
+    stack.settle()
+    assert (
+        db.execute(
+            "SELECT count(*) AS n FROM target_failures WHERE target = %s", [target]
+        ).fetchone()["n"]
+        == 0
+    )
+
+
+def test_two_devices_of_one_name_in_two_sites_both_get_hosts_named_by_the_rule(stack, db):
+    sim, runtime, zabbix = stack
+    ams = sim.sim.create_device("core-01", ip="10.0.56.1/24")  # site dc1-ams
+    rtm = sim.sim.create_device("core-01", ip="10.0.57.1/24", site=site_ref("dc2-rtm"))
+    first = wait_for(lambda: one_host(zabbix, "core-01"), "the first host")
+    stack.settle()
+    hosts = zabbix.call(
+        "host.get", {"output": ["host", "name"], "search": {"host": "core-01"}, "sortfield": "host"}
+    )
+    assert len(hosts) == 2
+    second = next(h for h in hosts if h["hostid"] != first["hostid"])
+    owners = {
+        t["value"]
+        for h in host_get(zabbix, host=[first["host"], second["host"]])
+        for t in h["tags"]
+        if t["tag"] == "netbox-object"
+    }
+    assert owners == {f"dcim.device:{ams}", f"dcim.device:{rtm}"}
+    site = "dc1-ams" if second["host"].endswith("dc1-ams") else "dc2-rtm"
+    assert (second["host"], second["name"]) == (f"core-01-{site}", f"core-01 ({site})")
+    renamed = f"dcim.device:{ams if site == 'dc1-ams' else rtm}"
+    note = db.execute(
+        "SELECT message FROM event_log WHERE target = %s AND message LIKE '%%is taken%%'",
+        [renamed],
+    ).fetchone()
+    assert "host 'core-01' (ours, for dcim.device:" in note["message"]
+    code, out, err = nzc(stack, "validate", "--all")
+    assert (code, out.strip()) == (0, "2 host(s) in step with NetBox"), err

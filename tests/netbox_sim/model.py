@@ -72,6 +72,19 @@ def _now() -> str:
     return datetime.now(UTC).isoformat().replace("+00:00", "Z")
 
 
+def site_ref(slug: str, name: str | None = None) -> dict[str, Any]:
+    """A nested site reference, as device and VM bodies carry it (``site=site_ref(...)``)."""
+    site_id = 1 if slug == "dc1-ams" else 100 + abs(hash(slug)) % 10_000
+    return {
+        "id": site_id,
+        "url": f"/api/dcim/sites/{site_id}/",
+        "display": name or slug,
+        "name": name or slug,
+        "slug": slug,
+        "description": "",
+    }
+
+
 def _tag(name: str) -> dict[str, Any]:
     slug = name.lower().replace(" ", "-")
     return {
@@ -130,6 +143,8 @@ class NetBoxSim:
         self.emit = emit
         self.username = username
         self.objects: dict[str, dict[int, dict[str, Any]]] = {k: {} for k in KINDS}
+        #: NetBox's change log: one record per change, committed before its webhook leaves.
+        self.changes: list[dict[str, Any]] = []
         self._ids = dict.fromkeys(KINDS, 0)
         self.lock = threading.RLock()
 
@@ -175,6 +190,22 @@ class NetBoxSim:
     ) -> None:
         object_type, model, _ = KINDS[kind]
         data = {k: v for k, v in copy.deepcopy(obj).items() if k not in REST_ONLY.get(kind, ())}
+        request_id = request_id or str(uuid.uuid4())
+        action = {"created": "create", "updated": "update", "deleted": "delete"}[event]
+        self.changes.append(
+            {
+                "id": len(self.changes) + 1,
+                "time": _now(),
+                "user_name": self.username,
+                "request_id": request_id,
+                "action": {"value": action, "label": event.capitalize()},
+                "changed_object_type": object_type,
+                "changed_object_id": obj["id"],
+                "object_repr": obj.get("display", str(obj["id"])),
+                "prechange_data": pre,
+                "postchange_data": None if event == "deleted" else snapshot(kind, obj),
+            }
+        )
         self.emit(
             {
                 "event": event,
@@ -182,7 +213,7 @@ class NetBoxSim:
                 "object_type": object_type,
                 "model": model,
                 "username": self.username,
-                "request_id": request_id or str(uuid.uuid4()),
+                "request_id": request_id,
                 "data": data,
                 "snapshots": {
                     "prechange": pre,
@@ -423,6 +454,18 @@ class NetBoxSim:
             for ip in self.objects["ipaddress"].values()
             if ip["assigned_object_type"] == object_type and ip["assigned_object_id"] == iface_id
         ]
+
+    def site_of(self, kind: str, obj: dict[str, Any]) -> str | None:
+        """The slug of the site an object belongs to (through its host), or None."""
+        if kind in ("interface", "vminterface"):
+            owner = "device" if kind == "interface" else "virtualmachine"
+            host = self.objects[owner].get(self._owner_id(kind, obj))
+            return self.site_of(owner, host) if host else None
+        if kind == "ipaddress":
+            iface_kind = {v[0]: k for k, v in KINDS.items()}.get(obj["assigned_object_type"])
+            iface = self.objects.get(iface_kind, {}).get(obj["assigned_object_id"])
+            return self.site_of(iface_kind, iface) if iface else None
+        return (obj.get("site") or {}).get("slug")
 
     def rest(self, kind: str, obj: dict[str, Any], base: str) -> dict[str, Any]:
         """The REST representation: absolute URLs, plus ``config_context`` for hosts."""

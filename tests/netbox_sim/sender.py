@@ -7,6 +7,7 @@ import hmac
 import json
 import queue
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import requests
@@ -29,6 +30,8 @@ class WebhookSender:
         self.sent = 0
         self.failed = 0
         self.statuses: dict[int, int] = {}
+        #: Bodies for which this returns true are never sent (NetBox failed to deliver them).
+        self.dropped: Callable[[dict[str, Any]], bool] = lambda _body: False
         self._queue: queue.Queue[bytes | None] = queue.Queue()
         self._lock = threading.Lock()
         self._threads = [
@@ -55,7 +58,7 @@ class WebhookSender:
         return headers
 
     def __call__(self, body: dict[str, Any]) -> None:
-        if self.url:
+        if self.url and not self.dropped(body):
             self._queue.put(json.dumps(body).encode())
 
     def wait(self, timeout: float = 60.0) -> None:

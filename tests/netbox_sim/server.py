@@ -3,8 +3,10 @@ control API (``/_sim/...``) that the CLI, the demo and the benchmarks drive."""
 
 from __future__ import annotations
 
+import copy
 import json
 import threading
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -24,6 +26,8 @@ STATUS = {
     "rq-workers-running": 1,
     "simulator": True,
 }
+#: NetBox's change log: the core endpoint (NetBox 4.1 and later).
+CHANGES_PATH = "/api/core/object-changes/"
 #: REST path -> (kind, name in 404 bodies, filters: query parameter -> predicate)
 ROUTES: dict[str, tuple[str, str]] = {
     "/api/dcim/devices/": ("device", "Device"),
@@ -89,12 +93,28 @@ def _brief(rep: dict[str, Any]) -> dict[str, Any]:
     return {k: rep[k] for k in keys if k in rep}
 
 
+@dataclass
+class TokenScope:
+    """What one API token may see, as NetBox's object permissions would allow.
+
+    Parameters:
+      sites: site slugs whose devices and VMs (with their interfaces and IP addresses) the
+        token may view; None for every site. Other objects answer 404, and lists leave
+        them out, as NetBox does for objects a token may not view.
+      changelog: whether the token holds ``core.view_objectchange`` (403 otherwise).
+    """
+
+    sites: tuple[str, ...] | None = None
+    changelog: bool = True
+
+
 class SimServer:
     """Runs :class:`NetBoxSim` behind HTTP on loopback.
 
     Parameters:
       port: 0 picks a free one (``url`` tells which).
-      token: the API token the REST API accepts (``Authorization: Token <token>``).
+      token: the API token the REST API accepts (``Authorization: Token <token>``); it sees
+        everything until :meth:`restrict` says otherwise.
       webhook_url, webhook_secret, sender_threads: where and how webhooks go.
     """
 
@@ -107,6 +127,7 @@ class SimServer:
         sender_threads: int = 1,
     ) -> None:
         self.token = token
+        self.scopes: dict[str, TokenScope] = {token: TokenScope()}
         self.sender = WebhookSender(webhook_url, webhook_secret, sender_threads)
         self.sim = NetBoxSim(emit=self.sender)
         handler = type("Handler", (_Handler,), {"server_ref": self})
@@ -114,6 +135,15 @@ class SimServer:
         self.httpd.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         self._thread: threading.Thread | None = None
+
+    def restrict(
+        self, token: str | None = None, *, sites: list[str] | None = None, changelog: bool = True
+    ) -> None:
+        """Give ``token`` (default: the main one) the permissions of a NetBox administrator's
+        choosing: only ``sites`` (None: all), and the change log or not."""
+        self.scopes[token or self.token] = TokenScope(
+            tuple(sites) if sites is not None else None, changelog
+        )
 
     def start(self) -> SimServer:
         self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
@@ -146,16 +176,17 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         return json.loads(self.rfile.read(length) or b"{}")
 
-    def _authorised(self) -> bool:
+    def _authorised(self) -> TokenScope | None:
         header = self.headers.get("Authorization")
         if not header:
             self._send(403, {"detail": "Authentication credentials were not provided."})
-            return False
+            return None
         scheme, _, value = header.partition(" ")
-        if scheme not in ("Token", "Bearer") or value.strip() != self.server_ref.token:
+        scope = self.server_ref.scopes.get(value.strip())
+        if scheme not in ("Token", "Bearer") or scope is None:
             self._send(403, {"detail": "Invalid token"})
-            return False
-        return True
+            return None
+        return scope
 
     def do_GET(self) -> None:  # noqa: N802 -- stdlib name
         parts = urlsplit(self.path)
@@ -175,26 +206,59 @@ class _Handler(BaseHTTPRequestHandler):
         if not path.startswith("/api/"):
             self._send(404, {"detail": "Not found."})
             return
-        if not self._authorised():
+        scope = self._authorised()
+        if scope is None:
+            return
+        if path == CHANGES_PATH:
+            self._changes(scope, params)
             return
         for prefix, (kind, label) in ROUTES.items():
             if path == prefix:
-                self._list(kind, params)
+                self._list(kind, params, scope)
                 return
             if path.startswith(prefix) and path[len(prefix) :].rstrip("/").isdigit():
-                self._detail(kind, label, int(path[len(prefix) :].rstrip("/")), params)
+                self._detail(kind, label, int(path[len(prefix) :].rstrip("/")), params, scope)
                 return
         self._send(404, {"detail": "Not found."})
 
     def _base(self) -> str:
         return f"http://{self.headers.get('Host') or self.server_ref.url[7:]}"
 
-    def _list(self, kind: str, params: dict[str, list[str]]) -> None:
+    def _visible(self, kind: str, obj: dict[str, Any], scope: TokenScope) -> bool:
+        return scope.sites is None or self.server_ref.sim.site_of(kind, obj) in scope.sites
+
+    def _list(self, kind: str, params: dict[str, list[str]], scope: TokenScope) -> None:
         sim = self.server_ref.sim
         with sim.lock:
             found = [
-                o for _, o in sorted(sim.objects[kind].items()) if _matches(sim, kind, o, params)
+                o
+                for _, o in sorted(sim.objects[kind].items())
+                if _matches(sim, kind, o, params) and self._visible(kind, o, scope)
             ]
+        self._page(found, params, KINDS[kind][2], lambda o, base: sim.rest(kind, o, base))
+
+    def _changes(self, scope: TokenScope, params: dict[str, list[str]]) -> None:
+        """``/api/core/object-changes/``, filtered like NetBox's ObjectChangeFilterSet."""
+        if not scope.changelog:
+            self._send(403, {"detail": "You do not have permission to perform this action."})
+            return
+        filters = {
+            "changed_object_type": lambda c, v: c["changed_object_type"] in v,
+            "changed_object_id": lambda c, v: str(c["changed_object_id"]) in v,
+            "action": lambda c, v: c["action"]["value"] in v,
+            "request_id": lambda c, v: c["request_id"] in v,
+        }
+        with self.server_ref.sim.lock:
+            found = [
+                c
+                for c in self.server_ref.sim.changes
+                if all(f(c, params[k]) for k, f in filters.items() if k in params)
+            ]
+        self._page(found, params, CHANGES_PATH, lambda c, base: copy.deepcopy(c))
+
+    def _page(self, found: list, params: dict[str, list[str]], path: str, render: Any) -> None:
+        """One page of ``found``, NetBox-style (count, next, previous, results)."""
+        with self.server_ref.sim.lock:
             try:
                 limit = int(params.get("limit", [PAGE_SIZE])[0])
                 offset = int(params.get("offset", [0])[0])
@@ -204,10 +268,9 @@ class _Handler(BaseHTTPRequestHandler):
             limit = MAX_PAGE_SIZE if limit <= 0 else min(limit, MAX_PAGE_SIZE)
             page = found[offset : offset + limit]
             base = self._base()
-            results = [sim.rest(kind, o, base) for o in page]
+            results = [render(o, base) for o in page]
         if params.get("brief", ["false"])[0].lower() in ("1", "true", "yes"):
             results = [_brief(r) for r in results]
-        path = KINDS[kind][2]
 
         def link(new_offset: int) -> str:
             query = {k: v for k, v in params.items() if k not in ("limit", "offset")}
@@ -224,11 +287,14 @@ class _Handler(BaseHTTPRequestHandler):
             },
         )
 
-    def _detail(self, kind: str, label: str, obj_id: int, params: dict[str, list[str]]) -> None:
+    def _detail(
+        self, kind: str, label: str, obj_id: int, params: dict[str, list[str]], scope: TokenScope
+    ) -> None:
         sim = self.server_ref.sim
         with sim.lock:
             obj = sim.objects[kind].get(obj_id)
-            rep = sim.rest(kind, obj, self._base()) if obj else None
+            visible = obj is not None and self._visible(kind, obj, scope)
+            rep = sim.rest(kind, obj, self._base()) if visible else None
         if rep is None:
             self._send(404, {"detail": f"No {label} matches the given query."})
         else:

@@ -17,6 +17,7 @@ from handlers.decide.plan import (
     DELETE,
     DISABLE,
     IN_STEP,
+    MISSING,
     REFUSE,
     SKIP,
     UPDATE,
@@ -29,6 +30,8 @@ from handlers.decide.plan import (
 from tests.unit.objects import SETTINGS, actual_from, api
 from tests.unit.objects import mapping as base_mapping
 
+#: The evidence of a deletion the tests give unless they say otherwise.
+WEBHOOK = "a signed deleted webhook"
 #: The target most tests decide on, and the Zabbix host its host config names.
 ONE = "dcim.device:1"
 HOSTID = "10001"
@@ -92,9 +95,18 @@ def actual(desired, hostid=HOSTID, **changes):
     return actual_from(desired, hostid, **changes)
 
 
-def reading(objects, *, targets=None, configs=(), mappings=None, provisioned=None, settings=None):
+def reading(
+    objects,
+    *,
+    targets=None,
+    configs=(),
+    mappings=None,
+    provisioned=None,
+    settings=None,
+    deleted=None,
+):
     """A Reading of ``objects`` (target -> NetBox object) and ``configs``; the targets are
-    all those named, unless given."""
+    all those named, unless given; ``deleted``: target -> the evidence of its deletion."""
     configs = {c["target"]: c for c in configs}
     return Reading(
         targets=list(targets) if targets is not None else sorted(set(objects) | set(configs)),
@@ -103,6 +115,7 @@ def reading(objects, *, targets=None, configs=(), mappings=None, provisioned=Non
         settings=settings or SETTINGS,
         mappings=[mapping()] if mappings is None else mappings,
         provisioned=provisioned or {},
+        deleted=deleted or {},
     )
 
 
@@ -113,6 +126,7 @@ def view(*hosts, named=(), ids=None, has_proxy_groups=True, version="7.0"):
         ids=ids or known(),
         by_id={h.hostid: h for h in (*hosts, *named)},
         by_name={h.host: h for h in named},
+        by_visible={h.name: h for h in named},
         has_proxy_groups=has_proxy_groups,
         version=version,
     )
@@ -130,10 +144,12 @@ def world(
     ids=None,
     has_proxy_groups=True,
     version="7.0",
+    deleted=WEBHOOK,
 ):
     """(Reading, ZabbixView) for the one target ONE.
 
     obj: its NetBox object (None: not in NetBox; default: ``device(1)``).
+    deleted: when not in NetBox, what proves it was deleted (None: nothing).
     configured: it has a host config naming Zabbix host HOSTID.
     host: Zabbix host HOSTID, as changes to the in-step host (or an ActualHost);
       None: Zabbix has no such host.
@@ -161,6 +177,7 @@ def world(
             mappings=mappings,
             provisioned=provisioned,
             settings=settings,
+            deleted={ONE: deleted} if obj is None and deleted else None,
         ),
         view(*hosts, named=others, ids=ids, has_proxy_groups=has_proxy_groups, version=version),
     )
@@ -175,22 +192,46 @@ AGENT_HOST = actual(desired_for(device(1)))
 
 
 NOT_OURS = (
-    "a Zabbix host named 'sw-01' already exists and is not ours (no netbox-object="
-    "dcim.device:1 tag): import it with `nzc import dcim.device:1`, or rename one of them"
+    "a Zabbix host named 'sw-01' already exists and is not ours (no netbox-object tag): "
+    "rename one of them, or tag that host netbox-object=dcim.device:1 to let the service "
+    "take it over"
 )
 DECISIONS = [
     # (case, world(...) arguments, action, reason: a fragment, or "" for none)
     (
-        "gone from NetBox, host config, host in Zabbix",
+        "deleted in NetBox (webhook), host config, host in Zabbix",
         {"obj": None, "configured": True, "host": {}},
         DELETE,
-        "not in NetBox (or has a removal status)",
+        "deleted in NetBox (a signed deleted webhook)",
     ),
     (
-        "gone from NetBox, host config, host gone too",
+        "deleted in NetBox (change log), host config, host in Zabbix",
+        {
+            "obj": None,
+            "configured": True,
+            "host": {},
+            "deleted": "NetBox's change log records its deletion",
+        },
+        DELETE,
+        "deleted in NetBox (NetBox's change log records its deletion)",
+    ),
+    (
+        "deleted in NetBox, host config, host gone too",
         {"obj": None, "configured": True},
         DELETE,
-        "not in NetBox (or has a removal status)",
+        "deleted in NetBox",
+    ),
+    (
+        "not returned by NetBox, no evidence: the host is kept",
+        {"obj": None, "configured": True, "host": {}, "deleted": None},
+        MISSING,
+        "missing in NetBox, deletion not confirmed",
+    ),
+    (
+        "not returned by NetBox, no evidence, host gone too",
+        {"obj": None, "configured": True, "deleted": None},
+        MISSING,
+        "the NetBox token may not see it",
     ),
     (
         "gone from NetBox, no host config",
@@ -202,7 +243,7 @@ DECISIONS = [
         "removal status, host config",
         {"obj": device(1, status={"value": "decommissioning"}), "configured": True, "host": {}},
         DELETE,
-        "not in NetBox (or has a removal status)",
+        "its NetBox status 'decommissioning' removes its host",
     ),
     (
         "removal status (webhook form), no host config",
@@ -295,10 +336,10 @@ DECISIONS = [
         NOT_OURS,
     ),
     (
-        "same-named host that is ours for another target",
+        "same-named host that is ours for another target: named by the rule instead",
         {"named": {"tags": (("netbox-object", "dcim.device:2"),)}},
-        REFUSE,
-        NOT_OURS,
+        CREATE,
+        "",
     ),
     ("same-named host of ours, in step", {"named": {}}, IN_STEP, ""),
     ("same-named host of ours, stale", {"named": {"name": "old"}}, UPDATE, ""),
@@ -779,6 +820,7 @@ def test_groups_wanted_by_several_hosts_are_created_once_in_order_and_not_for_re
             ),
         },
         configs=[config(target(4), "10004")],  # gone from NetBox
+        deleted={target(4): WEBHOOK},
     )
     plan = decide(r, view(actual(desired_for(device(4)), hostid="10004")))
     assert plan.steps[target(3)].action == REFUSE
@@ -850,7 +892,22 @@ def test_lookups_name_the_hosts_groups_and_templates_of_the_hosts_netbox_wants()
     )
     found = lookups(r)
     assert found.hostids == ("10001", "10003", "10006")
-    assert found.host_names == ("sw-01", "sw-02")
+    assert found.host_names == (
+        "sw-01",
+        "sw-01-dc1-ams",
+        "sw-01-dc1-ams-1",
+        "sw-02",
+        "sw-02-dc1-ams",
+        "sw-02-dc1-ams-2",
+    )
+    assert found.visible_names == (
+        "sw-01",
+        "sw-01 (dc1-ams)",
+        "sw-01 (dc1-ams, 1)",
+        "sw-02",
+        "sw-02 (dc1-ams)",
+        "sw-02 (dc1-ams, 2)",
+    )
     assert found.groups == ("Core", "NetBox devices", "NetBox graveyard", "Switches")
     assert found.templates == ("Cisco IOS by SNMP", "ICMP Ping")
 
@@ -858,7 +915,7 @@ def test_lookups_name_the_hosts_groups_and_templates_of_the_hosts_netbox_wants()
 def test_lookups_always_ask_for_the_graveyard_group_and_nothing_for_absent_objects():
     r = reading({ONE: device(1)}, mappings=[mapping(templates=[], host_groups=[])])
     found = lookups(r)
-    assert found.host_names == ("sw-01",)
+    assert found.host_names == ("sw-01", "sw-01-dc1-ams", "sw-01-dc1-ams-1")
     assert found.groups == GRAVEYARD and found.templates == ()
     nothing = lookups(reading({}, targets=[ONE]))
     assert (nothing.hostids, nothing.host_names, nothing.templates) == ((), (), ())
@@ -902,3 +959,65 @@ def test_an_object_without_a_primary_ip_and_no_host_is_skipped_whatever_the_sett
         assert "no primary IP address" in new.reason
         gone = decide(reading({ONE: bare}, configs=[config()], settings=settings), view())
         assert gone.steps[ONE].action == SKIP
+
+
+def test_a_name_another_of_our_objects_holds_gets_the_site_then_the_id_and_a_note():
+    """NetBox allows one name in two sites (and for a device and a VM); Zabbix does not."""
+    r, v = world(named={"tags": (("netbox-object", "dcim.device:2"),)})
+    step = decide(r, v).steps[ONE]
+    assert (step.action, step.desired.host, step.desired.name) == (
+        CREATE,
+        "sw-01-dc1-ams",
+        "sw-01 (dc1-ams)",
+    )
+    assert "host 'sw-01' (ours, for dcim.device:2)" in step.note
+    assert "named 'sw-01-dc1-ams' (visible name 'sw-01 (dc1-ams)')" in step.note
+
+    twin = actual(step.desired, hostid="20003", tags=(("netbox-object", "dcim.device:3"),))
+    v2 = replace(
+        v, by_name={**v.by_name, twin.host: twin}, by_visible={**v.by_visible, twin.name: twin}
+    )
+    third = decide(r, v2).steps[ONE]
+    assert (third.desired.host, third.desired.name) == ("sw-01-dc1-ams-1", "sw-01 (dc1-ams, 1)")
+
+    last = actual(third.desired, hostid="20004", tags=(("netbox-object", "dcim.device:4"),))
+    v3 = replace(
+        v2, by_name={**v2.by_name, last.host: last}, by_visible={**v2.by_visible, last.name: last}
+    )
+    refused = decide(r, v3).steps[ONE]
+    assert refused.action == REFUSE
+    assert "every name this host may take is held by another host" in refused.reason
+    assert "(ours, for dcim.device:2)" in refused.reason
+
+
+def test_a_visible_name_held_by_another_host_moves_both_names_to_the_next_candidate():
+    r, v = world()
+    other = actual(
+        desired_for(device(1)),
+        hostid="20005",
+        host="elsewhere",
+        tags=(("netbox-object", "virtualization.virtualmachine:1"),),
+    )
+    step = decide(r, replace(v, by_visible={other.name: other})).steps[ONE]
+    assert (step.desired.host, step.desired.name) == ("sw-01-dc1-ams", "sw-01 (dc1-ams)")
+
+
+def test_a_host_keeps_the_alternative_name_it_was_given_while_it_is_free():
+    named = desired_for(device(1))
+    mine = actual(named, host="sw-01-dc1-ams", name="sw-01 (dc1-ams)")
+    r = reading({ONE: device(1)}, configs=[config()])
+    assert decide(r, view(mine)).steps[ONE].action == IN_STEP
+
+
+def test_two_objects_of_one_name_in_one_batch_do_not_both_take_it():
+    rtm = {"id": 2, "slug": "dc2-rtm", "name": "RTM", "display": "RTM"}
+    r = reading({ONE: device(1, name="core"), target(2): device(2, name="core", site=rtm)})
+    plan = decide(r, view())
+    first, second = plan.steps[ONE], plan.steps[target(2)]
+    assert (first.action, first.desired.host, first.desired.name) == (CREATE, "core", "core")
+    assert (second.action, second.desired.host, second.desired.name) == (
+        CREATE,
+        "core-dc2-rtm",
+        "core (dc2-rtm)",
+    )
+    assert "the host this run makes for dcim.device:1" in second.note

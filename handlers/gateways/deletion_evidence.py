@@ -1,0 +1,29 @@
+"""The ``deletion_evidence`` table: proof that a NetBox object is gone, without which no
+host is deleted (a signed ``deleted`` webhook, kept until the host is deleted)."""
+
+from __future__ import annotations
+
+import psycopg
+
+
+def record(conn: psycopg.Connection, target: str, source: str, request_id: str | None) -> None:
+    """Keep the evidence that ``target`` was deleted in NetBox."""
+    conn.execute(
+        "INSERT INTO deletion_evidence (target, source, request_id) VALUES (%s, %s, %s)"
+        " ON CONFLICT (target) DO UPDATE SET source = EXCLUDED.source,"
+        " request_id = EXCLUDED.request_id, recorded_at = now()",
+        [target, source, request_id],
+    )
+
+
+def load(conn: psycopg.Connection, targets: list[str]) -> dict[str, str]:
+    """target -> what proves it was deleted, for those of ``targets`` with evidence."""
+    rows = conn.execute(
+        "SELECT target, source FROM deletion_evidence WHERE target = ANY(%s)", [targets]
+    ).fetchall()
+    return {row["target"]: row["source"] for row in rows}
+
+
+def forget(conn: psycopg.Connection, targets: list[str]) -> None:
+    """The hosts are deleted: their evidence has served."""
+    conn.execute("DELETE FROM deletion_evidence WHERE target = ANY(%s)", [targets])
