@@ -26,6 +26,23 @@ def sample_names() -> list[str]:
     return sorted(p.name for p in (FIXTURES / "webhooks").glob("*.json"))
 
 
+#: Folders of webhooks captured from real NetBox releases other than the 4.4 ones above:
+#: 4.6.8 (no ``model``, a ``request`` object) and 4.7.0-beta1 (no ``username``, no
+#: ``request_id``: the request id is ``request.id``).
+REAL_CAPTURES = ("webhooks-4.6", "webhooks-4.7")
+
+
+def real_capture_names() -> list[str]:
+    return sorted(
+        f"{folder}/{p.name}" for folder in REAL_CAPTURES for p in (FIXTURES / folder).glob("*.json")
+    )
+
+
+def capture(name: str) -> dict:
+    """A capture of :func:`real_capture_names`, like :func:`sample`."""
+    return json.loads((FIXTURES / name).read_text())
+
+
 def sign(raw: bytes, secret: str = SECRET) -> str:
     return hmac.new(secret.encode(), raw, hashlib.sha512).hexdigest()
 

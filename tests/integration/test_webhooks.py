@@ -15,7 +15,15 @@ from handlers.broker import QUEUE_EVENTS
 from handlers.config import load_config
 from handlers.runtime import set_runtime
 from tests.conftest import TEST_BROKER_URL, closed_port, make_env
-from tests.webhook_shapes import VERSIONS, sample, sample_names, shape, sign
+from tests.webhook_shapes import (
+    VERSIONS,
+    capture,
+    real_capture_names,
+    sample,
+    sample_names,
+    shape,
+    sign,
+)
 
 pytestmark = pytest.mark.integration
 URL = "/webhooks/netbox"
@@ -64,6 +72,25 @@ def test_every_captured_webhook_is_accepted_with_its_own_signature(client, stub_
         row = db.execute("SELECT * FROM jobs WHERE id = %s", [body["message_id"]]).fetchone()
         assert row["status"] == "queued" and row["actor"] == "handle_event"
         assert row["request_id"] == captured["body"]["request_id"]
+
+
+@pytest.mark.parametrize("name", real_capture_names())
+def test_real_netbox_46_and_47_captures_are_queued_with_the_id_of_their_request(
+    client, stub_runtime, name, db
+):
+    captured = capture(name)
+    db.execute("DELETE FROM webhook_dedupe")
+    resp = post(
+        client, captured["raw_body"].encode(), signature=captured["headers"]["X-Hook-Signature"]
+    )
+    assert resp.status_code == 202, resp.get_json()
+    body = resp.get_json()
+    assert "model" not in captured["body"] and captured["body"]["request"]["id"]
+    assert body["message_id"], body
+    row = db.execute("SELECT * FROM jobs WHERE id = %s", [body["message_id"]]).fetchone()
+    assert row["request_id"] == captured["body"]["request"]["id"]
+    assert row["targets"] == [body["target"]]
+    assert body["target"].split(":")[0] in ("dcim.device", "virtualization.virtualmachine")
 
 
 @pytest.mark.parametrize("version", VERSIONS)
