@@ -460,7 +460,13 @@ def decide(reading: Reading, view: ZabbixView, *, delete_mode: str | None = None
         steps[target] = _decide_one(reading, view, target, claims)
         claims.take(steps[target])
     mode = delete_mode or reading.settings["delete_mode"]
-    wanted_groups = {g for s in steps.values() if s.desired for g in s.desired.groups}
+    # Only the writes that send groups need them: creates, and updates that change groups.
+    wanted_groups = {
+        g
+        for s in steps.values()
+        if s.action == CREATE or (s.action in (UPDATE, DISABLE) and "groups" in s.changes)
+        for g in s.desired.groups
+    }
     if mode == "soft" and any(s.action == DELETE and s.actual for s in steps.values()):
         wanted_groups.add(reading.settings["graveyard_group"])
     switches = {

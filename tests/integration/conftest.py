@@ -19,7 +19,7 @@ from tests.waiting import wait_for
 TOKEN = "0123456789abcdef0123456789abcdef01234567"
 
 #: Job statuses after which nothing more happens to a job (a failed one is retried).
-FINAL = ("succeeded", "dead")
+FINAL = ("succeeded", "partial", "dead")
 
 
 @dataclass

@@ -1021,3 +1021,16 @@ def test_two_objects_of_one_name_in_one_batch_do_not_both_take_it():
         "core (dc2-rtm)",
     )
     assert "the host this run makes for dcim.device:1" in second.note
+
+
+def test_groups_are_created_only_for_writes_that_send_them():
+    """A host disabled for want of a primary IP keeps its groups: none is looked up or
+    created for it (Zabbix refuses to create a group that exists)."""
+    was = desired_for(device())
+    bare = device(primary_ip=None, primary_ip4=None, primary_ip6=None)
+    plan = decide(reading({ONE: bare}, configs=[config()]), view(actual(was), ids=Ids()))
+    assert plan.steps[ONE].action == DISABLE
+    assert plan.groups_to_create == ()
+    in_step = decide(reading({ONE: device()}, configs=[config()]), view(actual(was), ids=Ids()))
+    assert in_step.steps[ONE].action == REFUSE  # the template is unknown to these ids
+    assert in_step.groups_to_create == ()
