@@ -71,7 +71,7 @@ def _send_and_wait(
     while time.monotonic() < deadline:
         with runtime.store.connection() as conn:
             job = job_records.get_job(conn, message.message_id)
-        if job and job["status"] in ("succeeded", "dead"):
+        if job and job["status"] in ("succeeded", "partial", "dead"):
             return job
         refused = job and (job["error"] or "").startswith("Refused:")  # "dead" follows
         if job and job["status"] == "failed" and job["attempts"] > told and not refused:

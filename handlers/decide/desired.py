@@ -89,7 +89,7 @@ def name_candidates(desired: DesiredHost, obj: dict[str, Any]) -> list[tuple[str
     if not site:
         suffixes = [(f"-{object_id}", f" ({object_id})")]
     return [(desired.host, desired.name)] + [
-        (desired.host[: 128 - len(tech)] + tech, desired.name + visible)
+        (desired.host[: 128 - len(tech)] + tech, desired.name[: 128 - len(visible)] + visible)
         for tech, visible in suffixes
     ]
 

@@ -66,7 +66,7 @@ class Reading:
       mappings: every mapping rule.
       provisioned: interface types chosen by hand for this run (``nzc provision``).
       deleted: target -> what proves its deletion (a signed deleted webhook, NetBox's change
-        log), for targets NetBox did not return: only these lose their hosts.
+        log); only targets NetBox did not return lose their hosts by it.
     """
 
     targets: list[str]
@@ -161,6 +161,8 @@ class Plan:
         lacks.
       switches: interface-type switches to prepare, per target.
       provisioned: interface types chosen by hand, to record in the host configs.
+      forget_evidence: deletion evidence that can prove nothing (NetBox returned the object,
+        or it has no host to delete), to drop so it never deletes a host later.
     """
 
     settings: dict[str, Any]
@@ -170,6 +172,7 @@ class Plan:
     groups_to_create: tuple[str, ...] = ()
     switches: dict[str, InterfaceSwitch] = field(default_factory=dict)
     provisioned: dict[str, list[str]] = field(default_factory=dict)
+    forget_evidence: tuple[str, ...] = ()
 
     def of(self, *actions: str) -> list[TargetPlan]:
         """The decisions with one of ``actions``, in target order."""
@@ -319,12 +322,20 @@ def _decide_one(
                 f"its host config names Zabbix host {config['hostid']}, which is gone "
                 "(deleted by hand?)"
             )
-        same = view.by_name.get(desired.host)
-        if same is not None and owner_of(same, settings["tag_prefix"]) == target:
-            actual = same  # ours, for this object: adopted and brought in line
+        # A host of ours for this object, under any name it may have: adopted and brought
+        # in line (its host config was lost, or the run that made it could not record it).
+        actual = next(
+            (
+                h
+                for host, name in name_candidates(desired, reading.objects[target]["obj"])
+                for h in (view.by_name.get(host), view.by_visible.get(name))
+                if h is not None and owner_of(h, settings["tag_prefix"]) == target
+            ),
+            None,
+        )
     prefix = settings["tag_prefix"]
     foreign = view.by_name.get(desired.host)
-    if foreign is not None and foreign is not actual and owner_of(foreign, prefix) is None:
+    if actual is None and foreign is not None and owner_of(foreign, prefix) is None:
         return TargetPlan(
             target=target,
             action=REFUSE,
@@ -391,11 +402,9 @@ def _free_names(
     prefix: str,
 ) -> DesiredHost | str:
     """``desired`` with the first (technical, visible) names of
-    :func:`~handlers.decide.desired.name_candidates` that no other Zabbix host holds (the
-    names it has now, if they are among them and free); or why there is none."""
+    :func:`~handlers.decide.desired.name_candidates` that no other host holds (so a host
+    goes back to its NetBox name once that is free again); or why there is none."""
     candidates = name_candidates(desired, obj)
-    if actual is not None and (actual.host, actual.name) in candidates[1:]:
-        candidates.insert(0, (actual.host, actual.name))  # keep a name it was given
     for host, name in candidates:
         if not _taken(view, host, name, actual) and not claims.holder(host, name, desired.target):
             return replace(desired, host=host, name=name)
@@ -482,6 +491,9 @@ def decide(reading: Reading, view: ZabbixView, *, delete_mode: str | None = None
         groups_to_create=tuple(sorted(wanted_groups - set(view.ids.groups))),
         switches=switches,
         provisioned=reading.provisioned,
+        forget_evidence=tuple(
+            sorted(t for t in reading.deleted if t in reading.objects or t not in reading.configs)
+        ),
     )
 
 
@@ -522,10 +534,9 @@ def problems(plan: Plan) -> dict[str, list[str]]:
             found = describe_differences(step.desired, step.actual, step.changes, plan.settings)
         elif step.action == DELETE:
             found = [
-                f"it is not in NetBox (or has a removal status) but its Zabbix host "
-                f"{config['host']!r} is still there"
+                f"{step.reason}, but its Zabbix host {config['host']!r} is still there"
                 if step.actual
-                else "it is in neither NetBox nor Zabbix, but its host config remains"
+                else f"{step.reason}; its Zabbix host is gone, but its host config remains"
             ]
         elif step.action == MISSING:
             found = [step.reason]

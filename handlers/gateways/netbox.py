@@ -14,6 +14,10 @@ from schemas.netbox import DEVICE, VM
 
 log = logging.getLogger(__name__)
 
+#: Object ids per change-log request: the query string stays well under the 4 KiB request
+#: line a stock NetBox behind gunicorn accepts.
+CHANGELOG_CHUNK = 100
+
 #: Host object type -> (endpoint path, IP address filter).
 ENDPOINTS = {
     DEVICE: (("dcim", "devices"), "device_id"),
@@ -36,7 +40,7 @@ class NetBoxGateway:
         #: Requests made, by endpoint.
         self.calls: Counter[str] = Counter()
         self._lock = threading.Lock()
-        self._changelog_refused = False
+        self._changelog_problems: set[str] = set()
 
     def _count(self, name: str) -> None:
         with self._lock:
@@ -66,26 +70,60 @@ class NetBoxGateway:
         return {i: {"obj": obj, "ips": ips[i]} for i, obj in objs.items()}
 
     def deleted_ids(self, object_type: str, ids: list[int]) -> set[int]:
-        """Which of these objects NetBox's change log records as deleted (one request).
-        Without permission to read the change log (``core.view_objectchange``), or on any
-        error, none: a warning says so once per process, and the hosts are kept."""
-        if not ids:
-            return set()
-        self._count("core.object_changes")
-        try:
-            changes = self.api.core.object_changes.filter(
-                changed_object_type=object_type,
-                changed_object_id=list(ids),
-                action="delete",
-                limit=1000,
-            )
-            return {int(c.changed_object_id) for c in changes}
-        except (pynetbox.RequestError, requests.RequestException, ValueError) as exc:
-            if not self._changelog_refused:
-                log.warning(
-                    "cannot read NetBox's change log (%s): deletions are confirmed only by "
-                    "deleted webhooks; grant the token core.view_objectchange",
-                    getattr(exc, "error", None) or exc,
+        """Which of these objects NetBox's change log records as deleted (a request per
+        :data:`CHANGELOG_CHUNK` ids). Without permission to read the change log
+        (``core.view_objectchange``), or on any error, none: a warning names the problem
+        (once per kind of problem and process), and the hosts are kept."""
+        found: set[int] = set()
+        for start in range(0, len(ids), CHANGELOG_CHUNK):
+            chunk = [int(i) for i in ids[start : start + CHANGELOG_CHUNK]]
+            try:
+                changes = self._changes(
+                    changed_object_type=object_type,
+                    changed_object_id=chunk,
+                    action="delete",
+                    limit=1000,
                 )
-            self._changelog_refused = True
-            return set()
+            except (pynetbox.RequestError, pynetbox.ContentError, requests.RequestException) as exc:
+                self._warn_changelog(exc)
+                return found
+            # Trust only records that say what was asked: this type, these ids, deleted.
+            found |= {
+                int(c["changed_object_id"])
+                for c in changes
+                if c.get("changed_object_type") == object_type
+                and (c.get("action") or {}).get("value") == "delete"
+                and int(c.get("changed_object_id") or 0) in chunk
+            }
+        return found
+
+    def _changes(self, **filters: Any) -> list[dict[str, Any]]:
+        """Change records; ``/api/core/object-changes/`` from NetBox 4.1, the extras endpoint
+        before it moved (the one place that knows)."""
+        for app in ("core", "extras"):
+            self._count(f"{app}.object_changes")
+            try:
+                return [dict(c) for c in getattr(self.api, app).object_changes.filter(**filters)]
+            except pynetbox.RequestError as exc:
+                if app == "extras" or exc.req.status_code != 404:
+                    raise
+        return []
+
+    def _warn_changelog(self, exc: Exception) -> None:
+        status = getattr(getattr(exc, "req", None), "status_code", None)
+        problem = "forbidden" if status == 403 else type(exc).__name__
+        if problem in self._changelog_problems:
+            return
+        self._changelog_problems.add(problem)
+        hint = (
+            "grant the token the permission core.view_objectchange"
+            if status == 403
+            else "check that NetBox answers"
+        )
+        log.warning(
+            "cannot read NetBox's change log (%s: %s): deletions are confirmed only by deleted "
+            "webhooks until it can; %s",
+            problem,
+            getattr(exc, "error", None) or exc,
+            hint,
+        )

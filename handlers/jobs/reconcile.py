@@ -117,18 +117,25 @@ def read(
         settings=read_settings(conn),
         mappings=mappings.load_mappings(conn),
         provisioned=provisioned or {},
-        deleted=_deletion_evidence(conn, netbox, [t for t in configs if t not in objects]),
+        deleted=_deletion_evidence(conn, netbox, targets, objects, configs),
     )
     return reading, zabbix_hosts.read(zbx, lookups(reading))
 
 
-def _deletion_evidence(conn: Any, netbox: Any, missing: list[str]) -> dict[str, str]:
-    """What proves that these targets, which NetBox did not return, were deleted: a signed
-    deleted webhook, else NetBox's change log (one request per object type)."""
-    evidence = deletion_evidence.load(conn, missing)
+def _deletion_evidence(
+    conn: Any,
+    netbox: Any,
+    targets: list[str],
+    objects: dict[str, Any],
+    configs: dict[str, Any],
+) -> dict[str, str]:
+    """What proves that targets were deleted: a signed deleted webhook (every recorded one,
+    so that stale ones can be dropped), else, for those with a host that NetBox did not
+    return, NetBox's change log (one request per object type)."""
+    evidence = deletion_evidence.load(conn, targets)
     unproven: dict[str, list[int]] = {}
-    for target in missing:
-        if target not in evidence:
+    for target in configs:
+        if target not in objects and target not in evidence:
             kind, object_id = split_target(target)
             unproven.setdefault(kind, []).append(object_id)
     for kind, ids in unproven.items():
@@ -199,6 +206,7 @@ def write(job: Job, zbx: ZabbixGateway, plan: Plan) -> Outcome:
             _save(job, plan, step, step.actual.hostid)
         for step in plan.of(MISSING):
             host_configs.mark_missing(job.conn, step.target, step.reason)
+        deletion_evidence.forget(job.conn, list(plan.forget_evidence))
         _delete(job, zbx, plan, ids, journal, outcome)
     except BaseException as exc:
         left = journal.rollback()

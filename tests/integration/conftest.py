@@ -79,7 +79,7 @@ class Stack:
 @pytest.fixture
 def stack(zabbix, zabbix_version, database_url, db, start_worker):
     """Simulator -> web (real HTTP) -> RabbitMQ -> worker -> Zabbix ``zabbix_version``."""
-    for table in ("host_configs", "dirty_targets"):
+    for table in ("host_configs", "dirty_targets", "target_failures", "deletion_evidence"):
         db.execute(f"DELETE FROM {table}")
     db.execute("UPDATE reconcile_state SET pending = false")
     settings_before = db.execute("SELECT delete_mode FROM settings").fetchone()

@@ -25,7 +25,9 @@ def test_a_device_the_token_cannot_see_keeps_its_host_until_a_deleted_webhook_ar
     wait_for(lambda: one_host(zabbix, "ams-01"), "the other host")
     stack.settle()
 
-    sim.restrict(sites=["dc1-ams"])  # an administrator limits the token to Amsterdam
+    # An administrator limits the token to Amsterdam, and to no change log: only the webhook
+    # can prove the deletion below.
+    sim.restrict(sites=["dc1-ams"], changelog=False)
     writes = runtime.zabbix.calls["host.update"] + runtime.zabbix.calls["host.delete"]
     sim.sim.update_device(rtm, description="rack 4")
     stack.settle()
@@ -37,8 +39,8 @@ def test_a_device_the_token_cannot_see_keeps_its_host_until_a_deleted_webhook_ar
     assert "the NetBox token may not see it" in config["missing_reason"]
     warning = db.execute(
         "SELECT message FROM event_log WHERE target = %s AND level = 'warning'"
-        " ORDER BY id DESC LIMIT 1",
-        [target],
+        " AND created_at >= %s ORDER BY id DESC LIMIT 1",
+        [target, stack.since],
     ).fetchone()
     assert "missing in NetBox, deletion not confirmed" in warning["message"]
     code, out, err = nzc(stack, "validate", target)
@@ -53,6 +55,12 @@ def test_a_device_the_token_cannot_see_keeps_its_host_until_a_deleted_webhook_ar
     assert archived["hostid"] == hostid
     stack.settle()
     assert host_config(db, target) is None
+    logged = db.execute(
+        "SELECT message FROM event_log WHERE target = %s AND created_at >= %s"
+        " AND message LIKE '%%DeleteZabbixHost%%'",
+        [target, stack.since],
+    ).fetchone()
+    assert logged["message"].endswith("deleted in NetBox (a signed deleted webhook)"), logged
     assert (
         db.execute(
             "SELECT count(*) AS n FROM deletion_evidence WHERE target = %s", [target]
@@ -75,8 +83,9 @@ def test_a_deletion_whose_webhook_never_came_is_confirmed_by_the_change_log(stac
     assert archived["hostid"] == hostid
     stack.settle()
     logged = db.execute(
-        "SELECT message FROM event_log WHERE target = %s AND message LIKE '%%DeleteZabbixHost%%'",
-        [target],
+        "SELECT message FROM event_log WHERE target = %s AND created_at >= %s"
+        " AND message LIKE '%%DeleteZabbixHost%%'",
+        [target, stack.since],
     ).fetchone()
     assert logged["message"].endswith(
         "deleted in NetBox (NetBox's change log records its deletion)"

@@ -252,8 +252,9 @@ def test_two_devices_of_one_name_in_two_sites_both_get_hosts_named_by_the_rule(s
     assert (second["host"], second["name"]) == (f"core-01-{site}", f"core-01 ({site})")
     renamed = f"dcim.device:{ams if site == 'dc1-ams' else rtm}"
     note = db.execute(
-        "SELECT message FROM event_log WHERE target = %s AND message LIKE '%%is taken%%'",
-        [renamed],
+        "SELECT message FROM event_log WHERE target = %s AND created_at >= %s"
+        " AND message LIKE '%%is taken%%'",
+        [renamed, stack.since],
     ).fetchone()
     plain = f"dcim.device:{rtm if site == 'dc1-ams' else ams}"
     # Held by the other object's host: in Zabbix already, or made in the same run.

@@ -1002,11 +1002,36 @@ def test_a_visible_name_held_by_another_host_moves_both_names_to_the_next_candid
     assert (step.desired.host, step.desired.name) == ("sw-01-dc1-ams", "sw-01 (dc1-ams)")
 
 
-def test_a_host_keeps_the_alternative_name_it_was_given_while_it_is_free():
+def test_a_host_goes_back_to_its_netbox_name_once_that_is_free():
     named = desired_for(device(1))
     mine = actual(named, host="sw-01-dc1-ams", name="sw-01 (dc1-ams)")
-    r = reading({ONE: device(1)}, configs=[config()])
-    assert decide(r, view(mine)).steps[ONE].action == IN_STEP
+    step = decide(reading({ONE: device(1)}, configs=[config()]), view(mine)).steps[ONE]
+    assert step.action == UPDATE and step.note is None
+    assert (step.changes["host"], step.changes["name"]) == ("sw-01", "sw-01")
+
+
+def test_a_host_of_ours_under_an_alternative_name_is_adopted_not_made_twice():
+    """Its host config was lost (a run whose commit failed after the Zabbix writes)."""
+    named = desired_for(device(1))
+    holder = actual(named, hostid="20002", tags=(("netbox-object", "dcim.device:2"),))
+    mine = actual(named, hostid="20003", host="sw-01-dc1-ams", name="sw-01 (dc1-ams)")
+    v = replace(
+        view(),
+        by_id={h.hostid: h for h in (holder, mine)},
+        by_name={holder.host: holder, mine.host: mine},
+        by_visible={holder.name: holder, mine.name: mine},
+    )
+    step = decide(reading({ONE: device(1)}), v).steps[ONE]
+    assert (step.action, step.actual) == (IN_STEP, mine)
+
+
+def test_an_untagged_host_taking_the_netbox_name_does_not_block_a_host_that_exists():
+    named = desired_for(device(1))
+    mine = actual(named, host="sw-01-dc1-ams", name="sw-01 (dc1-ams)")
+    stranger = actual(named, hostid="20009", tags=())
+    v = replace(view(mine), by_name={stranger.host: stranger}, by_visible={stranger.name: stranger})
+    step = decide(reading({ONE: device(1)}, configs=[config()]), v).steps[ONE]
+    assert step.action == IN_STEP and "host 'sw-01' (not ours)" in step.note
 
 
 def test_two_objects_of_one_name_in_one_batch_do_not_both_take_it():
