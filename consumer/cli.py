@@ -14,7 +14,7 @@ from marshmallow import ValidationError
 from handlers.config import Config, ConfigError, load_config
 from handlers.decide.desired import INTERFACE_TYPES, interface_types_problem
 from handlers.decide.targets import parse_target
-from handlers.gateways import host_configs, job_records, mappings, target_failures
+from handlers.gateways import host_configs, job_records, mappings, mirrors, target_failures
 from handlers.gateways.postgres import Store, migrate
 from handlers.gateways.settings import SettingsError, read_settings, update_settings
 from schemas.netbox import DEVICE, HOST_TYPES
@@ -235,6 +235,42 @@ def hosts_delete(ctx: click.Context, target: str, mode: str | None, wait: float)
     creates the host again."""
     (target,) = _targets((target,))
     _report(_send_and_wait(ctx, "delete_zabbix_host", target, mode, wait=wait))
+
+
+@cli.group("zabbix")
+def zabbix_group() -> None:
+    """Zabbix's templates, host groups, proxies and proxy groups, as mirrored in Postgres."""
+
+
+@zabbix_group.command("import")
+@WAIT
+@click.pass_context
+def zabbix_import(ctx: click.Context, wait: float) -> None:
+    """ImportZabbixSettings: mirror them now (refused, changing nothing, when more rows than
+    the max_deletions setting would be removed)."""
+    _report(_send_and_wait(ctx, "import_zabbix_settings", wait=wait))
+
+
+def _mirror_command(kind: str, doc: str) -> None:
+    @zabbix_group.command(kind.replace("_", "-"), help=doc)
+    @click.pass_context
+    def command(ctx: click.Context) -> None:
+        with _store(ctx).connection() as conn:
+            rows = list(mirrors.load(conn, kind).values())
+        if not rows:
+            click.echo(f"no {kind.replace('_', ' ')} mirrored; `nzc zabbix import` reads them")
+            return
+        extra = "  NEEDS" if kind == "templates" else ""
+        click.echo(f"{'ID':>8}  NAME{extra}")
+        for row in rows:
+            needs = f"  {','.join(row['interface_kinds']) or 'any'}" if extra else ""
+            click.echo(f"{row['id']:>8}  {row['name']}{needs}")
+
+
+_mirror_command("templates", "Mirrored templates, with the interfaces their items need.")
+_mirror_command("host_groups", "Mirrored host groups.")
+_mirror_command("proxies", "Mirrored proxies.")
+_mirror_command("proxy_groups", "Mirrored proxy groups (Zabbix 7.0 and later).")
 
 
 @cli.group("settings")

@@ -46,6 +46,13 @@ def purge_event_log(job: Job) -> dict:
     return system.purge_event_log(job)
 
 
+@job_actor(queue=QUEUE_SYSTEM, refuses=(Refused,))
+def import_zabbix_settings(job: Job) -> dict:
+    """ImportZabbixSettings: mirror Zabbix's templates, host groups, proxies and proxy
+    groups; refused (changing nothing) past the max_deletions limit."""
+    return system.import_zabbix_settings(job, get_runtime().zabbix)
+
+
 # No host lock: the job only marks its target dirty (a row a reconcile run claims with a
 # committed lease), so it must never wait for a run that holds the target's lock. The
 # target is still recorded on the job row.
@@ -138,6 +145,7 @@ def validate_host(job: Job, targets: list[str]) -> dict:
 ACTORS: list[dramatiq.Actor] = [
     ping,
     purge_event_log,
+    import_zabbix_settings,
     handle_event,
     reconcile,
     provision_agent,
