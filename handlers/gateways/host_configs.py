@@ -46,14 +46,16 @@ def save_host_config(
     )
 
 
-def mark_missing(conn: psycopg.Connection, target: str, reason: str) -> None:
-    """NetBox did not return the object and nothing proves it was deleted: its host stays,
-    and its host config says why (``missing_since`` keeps the first time)."""
-    conn.execute(
-        "UPDATE host_configs SET missing_since = COALESCE(missing_since, now()),"
-        " missing_reason = %s, in_sync = false WHERE target = %s",
-        [reason, target],
-    )
+def mark_missing(conn: psycopg.Connection, targets: list[str], reason: str) -> None:
+    """NetBox did not return these objects and nothing proves they were deleted: their
+    hosts stay, and their host configs say why (``missing_since`` keeps the first time).
+    One statement, however many."""
+    if targets:
+        conn.execute(
+            "UPDATE host_configs SET missing_since = COALESCE(missing_since, now()),"
+            " missing_reason = %s, in_sync = false WHERE target = ANY(%s)",
+            [reason, targets],
+        )
 
 
 def host_config_targets(conn: psycopg.Connection) -> list[str]:

@@ -42,6 +42,7 @@ from handlers.decide.plan import (
     DELETE,
     IN_STEP,
     MISSING,
+    MISSING_REASON,
     REFUSE,
     SKIP,
     InterfaceSwitch,
@@ -204,10 +205,10 @@ def write(job: Job, zbx: ZabbixGateway, plan: Plan) -> Outcome:
         _update(job, zbx, plan, ids, journal, outcome)
         for step in plan.of(IN_STEP):
             _save(job, plan, step, step.actual.hostid)
-        for step in plan.of(MISSING):
-            host_configs.mark_missing(job.conn, step.target, step.reason)
-        deletion_evidence.forget(job.conn, list(plan.forget_evidence))
+        host_configs.mark_missing(job.conn, [s.target for s in plan.of(MISSING)], MISSING_REASON)
         _delete(job, zbx, plan, ids, journal, outcome)
+        # Evidence that served (hosts deleted) or can prove nothing: one statement.
+        deletion_evidence.forget(job.conn, [*plan.forget_evidence, *outcome.deleted])
     except BaseException as exc:
         left = journal.rollback()
         if not isinstance(exc, Exception):
@@ -348,7 +349,6 @@ def _delete(
             zbx, "host.update", payloads, [s.target for s in present], archived
         )
         outcome.failed.update(failed)
-    deletion_evidence.forget(job.conn, [s.target for s in done])
     for step in done:
         host_configs.delete_host_config(job.conn, step.target)
         outcome.deleted.append(step.target)
