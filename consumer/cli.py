@@ -13,6 +13,7 @@ from marshmallow import ValidationError
 
 from handlers.config import Config, ConfigError, load_config
 from handlers.decide.desired import INTERFACE_TYPES, interface_types_problem
+from handlers.decide.mirror import SETTING_MIRRORS, interface_problem, missing, unknown_names
 from handlers.decide.targets import parse_target
 from handlers.gateways import host_configs, job_records, mappings, mirrors, target_failures
 from handlers.gateways.postgres import Store, migrate
@@ -293,12 +294,25 @@ def settings_show(ctx: click.Context) -> None:
 @settings_group.command("set")
 @click.argument("key")
 @click.argument("value")
+@click.option(
+    "--create-host-groups",
+    is_flag=True,
+    help="Accept a host group the mirror does not know: the service creates it on first use.",
+)
 @click.pass_context
-def settings_set(ctx: click.Context, key: str, value: str) -> None:
-    """Change one setting. Lists take comma-separated values: monitored_statuses active,staged."""
+def settings_set(ctx: click.Context, key: str, value: str, create_host_groups: bool) -> None:
+    """Change one setting. Lists take comma-separated values: monitored_statuses active,staged.
+    A setting naming a Zabbix object (graveyard_group) must name one the mirror knows."""
+    created: list[str] = []
     try:
         typed = parse_setting_value(key, value)
         with _store(ctx).connection() as conn:
+            if kind := SETTING_MIRRORS.get(key):
+                rows = mirrors.load(conn, kind)
+                created = missing([typed], rows)
+                if created and not (kind == "host_groups" and create_host_groups):
+                    problems = unknown_names(key, kind, [typed], rows)
+                    raise click.ClickException("setting refused:\n" + "\n".join(problems))
             update_settings(conn, {key: typed})
     except ValidationError as exc:
         raise click.ClickException(f"setting refused:\n{format_errors(exc.messages)}") from None
@@ -306,6 +320,8 @@ def settings_set(ctx: click.Context, key: str, value: str) -> None:
         raise click.ClickException(f"setting refused:\n{exc}") from None
     shown = "***" if key in SECRET_FIELDS else _dump(typed)
     click.echo(f"{key} = {shown}")
+    for group in created:
+        click.echo(f"host group {group!r} is not in the mirror; it will be created on first use")
     for warning in status_warnings({key: typed}):
         click.echo(f"warning: {warning}", err=True)
 
@@ -387,9 +403,22 @@ def _csv(value: str | None) -> list[str]:
 @click.option(
     "--interface-types", default="agent", show_default=True, help=f"of {', '.join(INTERFACE_TYPES)}"
 )
+@click.option(
+    "--create-host-groups",
+    is_flag=True,
+    help="Accept host groups the mirror does not know: the service creates them on first use.",
+)
 @click.pass_context
-def mappings_add(ctx: click.Context, name: str, object_type: str, **options: str | None) -> None:
-    """Add a mapping rule; the most specific matching rule wins."""
+def mappings_add(
+    ctx: click.Context,
+    name: str,
+    object_type: str,
+    create_host_groups: bool,
+    **options: str | None,
+) -> None:
+    """Add a mapping rule; the most specific matching rule wins. Templates, host groups,
+    proxy and proxy group must be known to the mirrors (`nzc zabbix import`), and the
+    interface types must give what the templates' items need."""
     kinds = _csv(options["interface_types"])
     if problem := interface_types_problem(kinds):
         raise click.ClickException(f"--interface-types: {problem}")
@@ -402,14 +431,35 @@ def mappings_add(ctx: click.Context, name: str, object_type: str, **options: str
         "proxy_group": options["proxy_group"],
         "interface_types": kinds,
     }
+    named = {
+        "templates": ("--templates", mapping["templates"]),
+        "host_groups": ("--host-groups", mapping["host_groups"]),
+        "proxies": ("--proxy", [mapping["proxy"]] if mapping["proxy"] else []),
+        "proxy_groups": (
+            "--proxy-group",
+            [mapping["proxy_group"]] if mapping["proxy_group"] else [],
+        ),
+    }
+    if create_host_groups:
+        del named["host_groups"]
     try:
         with _store(ctx).connection() as conn:
+            mirrored = mirrors.load_all(conn)
+            problems = [
+                sentence
+                for kind, (option, names) in named.items()
+                for sentence in unknown_names(option, kind, names, mirrored[kind])
+            ] + interface_problem(mapping["templates"], kinds, mirrored["templates"])
+            if problems:
+                raise click.ClickException("mapping refused:\n" + "\n".join(problems))
             mapping_id = mappings.add_mapping(conn, mapping)
     except psycopg.errors.UniqueViolation:
         raise click.ClickException(
             f"a mapping named {name!r} exists; `nzc mappings list` shows them"
         ) from None
     click.echo(f"mapping {mapping_id} added; it applies from the next change of each object")
+    for group in missing(mapping["host_groups"], mirrored["host_groups"]):
+        click.echo(f"host group {group!r} is not in the mirror; it will be created on first use")
 
 
 @mappings_group.command("remove")

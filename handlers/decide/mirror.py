@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,3 +60,99 @@ def refusal(changes: MirrorChanges, max_deletions: int) -> str | None:
         f"the max_deletions setting ({max_deletions}); nothing was changed. If Zabbix really "
         "lost them, raise the limit (`nzc settings set max_deletions N`) and import again"
     )
+
+
+#: Mirror -> what one of its rows is called in a sentence.
+NOUNS = {
+    "templates": "Zabbix template",
+    "host_groups": "Zabbix host group",
+    "proxies": "Zabbix proxy",
+    "proxy_groups": "Zabbix proxy group",
+}
+#: How many mirrored names a refusal offers instead of an unknown one.
+CLOSEST = 3
+#: Settings that name a Zabbix object -> the mirror that must know it.
+SETTING_MIRRORS = {"graveyard_group": "host_groups"}
+
+
+def missing(names: Iterable[str], rows: dict[str, dict[str, Any]]) -> list[str]:
+    """The names, in order and once each, that no row of a mirror (id -> row) has."""
+    known = {row["name"] for row in rows.values()}
+    return [name for name in dict.fromkeys(names) if name not in known]
+
+
+def unknown_names(
+    option: str, kind: str, names: Iterable[str], rows: dict[str, dict[str, Any]]
+) -> list[str]:
+    """One sentence per name the mirror ``kind`` (id -> row) does not know, naming the
+    closest mirrored names; ``option`` is the input that gave the names."""
+    unknown = missing(names, rows)
+    # The service creates host groups on demand: a new one is not a typo if the user says so.
+    create = " (or give --create-host-groups to create it)" if kind == "host_groups" else ""
+    if unknown and not rows:
+        none = " (Zabbix 6.0 has none)" if kind == "proxy_groups" else ""
+        return [
+            f"{option}: {', '.join(map(repr, unknown))} cannot be checked: no "
+            f"{kind.replace('_', ' ')} are mirrored{none}; run `nzc zabbix import` first{create}"
+        ]
+    known = sorted({row["name"] for row in rows.values()})
+    sentences = []
+    for name in unknown:
+        close = difflib.get_close_matches(name, known, n=CLOSEST)
+        hint = (
+            f"closest: {', '.join(map(repr, close))}"
+            if close
+            else f"none is close (`nzc zabbix {kind.replace('_', '-')}` lists them)"
+        )
+        sentences.append(
+            f"{option}: {name!r} is not a {NOUNS[kind]} known to the mirror; {hint}. Run "
+            f"`nzc zabbix import` if it was added in Zabbix since the last import{create}"
+        )
+    return sentences
+
+
+def _needs(row: dict[str, Any], rows: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """Interface kind -> the template (``row`` or one linked to it, however deep) whose
+    items need it; the nearest wins. Cycles and parents missing from the mirror are
+    skipped."""
+    needs: dict[str, str] = {}
+    seen, queue = {row["id"]}, [row]
+    while queue:
+        current = queue.pop(0)
+        for kind in current["interface_kinds"]:
+            needs.setdefault(kind, current["name"])
+        for parent_id in current["parent_ids"]:
+            if parent_id in rows and parent_id not in seen:
+                seen.add(parent_id)
+                queue.append(rows[parent_id])
+    return needs
+
+
+def interface_problem(
+    templates: Iterable[str], interface_types: list[str], rows: dict[str, dict[str, Any]]
+) -> list[str]:
+    """One sentence per template (by name, from the templates mirror ``rows``) whose items,
+    or those of the templates linked to it, need an agent or SNMP interface that
+    ``interface_types`` (a mapping's: agent, snmpv1, snmpv2c, snmpv3) has none of. Names
+    the mirror does not know are left to :func:`unknown_names`; IPMI and JMX needs are not
+    checked, as a mapping cannot give those interfaces."""
+    by_name = {row["name"]: row for row in rows.values()}
+    have = {"snmp" if t.startswith("snmp") else t for t in interface_types}
+    given = ",".join(interface_types)
+    wanted = {
+        "agent": ("a Zabbix agent interface", "no agent; add agent"),
+        "snmp": ("an SNMP interface", "no SNMP type; add one of snmpv1, snmpv2c, snmpv3"),
+    }
+    sentences = []
+    for name in dict.fromkeys(templates):
+        if name not in by_name:
+            continue
+        for kind, source in sorted(_needs(by_name[name], rows).items()):
+            if kind in wanted and kind not in have:
+                via = "" if source == name else f" (through its linked template {source!r})"
+                interface, fix = wanted[kind]
+                sentences.append(
+                    f"--templates: {name!r} needs {interface}{via}, but --interface-types "
+                    f"{given} has {fix}"
+                )
+    return sentences

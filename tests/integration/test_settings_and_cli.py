@@ -1,5 +1,7 @@
 """Settings validation and the nzc commands over the real database."""
 
+import itertools
+
 import pytest
 from click.testing import CliRunner
 
@@ -31,6 +33,44 @@ def restore_settings(db):
         f"INSERT INTO settings ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})",
         list(before.values()),
     )
+
+
+MIRRORS = ("zabbix_templates", "zabbix_host_groups", "zabbix_proxies", "zabbix_proxy_groups")
+
+
+@pytest.fixture
+def mirror(db):
+    """Empty mirrors, and ``mirror(table, name, **columns)`` to add a row to one; emptied
+    again afterwards."""
+    for table in MIRRORS:
+        db.execute(f"DELETE FROM {table}")
+    ids = itertools.count(1)
+
+    def add(table, name, **columns):
+        columns = {"id": str(next(ids)), "name": name, **columns}
+        if table == "zabbix_templates":
+            columns.setdefault("visible_name", name)
+        placeholders = ", ".join(["%s"] * len(columns))
+        db.execute(
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})",
+            list(columns.values()),
+        )
+        return columns["id"]
+
+    yield add
+    for table in MIRRORS:
+        db.execute(f"DELETE FROM {table}")
+
+
+@pytest.fixture
+def zabbix_catalog(mirror):
+    """A small mirror: the templates and host group the mapping tests name."""
+    mirror("zabbix_templates", "ICMP Ping")
+    generic = mirror("zabbix_templates", "Generic by SNMP", interface_kinds=["snmp"])
+    mirror("zabbix_templates", "Cisco IOS by SNMP", parent_ids=[generic])
+    mirror("zabbix_templates", "Linux by Zabbix agent", interface_kinds=["agent"])
+    mirror("zabbix_host_groups", "Core")
+    return mirror
 
 
 def test_invalid_settings_are_refused_naming_each_field_and_nothing_is_written(
@@ -104,7 +144,7 @@ def test_nzc_reports_a_configuration_error_by_variable(database_url):
     assert "configuration error: NZC_LOG_LEVEL must be one of" in result.output
 
 
-def test_nzc_mappings_add_list_and_remove(run_nzc, db):
+def test_nzc_mappings_add_list_and_remove(run_nzc, db, zabbix_catalog):
     result = run_nzc(
         "mappings",
         "add",
@@ -151,3 +191,129 @@ def test_a_custom_netbox_status_is_accepted_with_a_warning_naming_the_built_in_o
     refused = run_nzc("settings", "set", "removed_statuses", "gone for good")
     assert refused.exit_code == 1
     assert "must be a NetBox status slug" in refused.output
+
+
+def mapping_count(db):
+    return db.execute("SELECT count(*) AS n FROM mappings").fetchone()["n"]
+
+
+def test_nzc_mappings_add_refuses_a_misspelt_template_naming_the_closest(
+    run_nzc, db, zabbix_catalog
+):
+    before = mapping_count(db)
+    result = run_nzc("mappings", "add", "pingers", "--templates", "ICMP Pnig")
+    assert result.exit_code == 1
+    assert (
+        "--templates: 'ICMP Pnig' is not a Zabbix template known to the mirror; closest: "
+        "'ICMP Ping'. Run `nzc zabbix import` if it was added in Zabbix since the last import"
+    ) in result.output
+    assert mapping_count(db) == before
+
+
+def test_nzc_mappings_add_refuses_a_template_whose_linked_template_needs_snmp_on_agent(
+    run_nzc, db, zabbix_catalog
+):
+    before = mapping_count(db)
+    result = run_nzc("mappings", "add", "ios", "--templates", "Cisco IOS by SNMP")
+    assert result.exit_code == 1
+    assert (
+        "--templates: 'Cisco IOS by SNMP' needs an SNMP interface (through its linked template"
+        " 'Generic by SNMP'), but --interface-types agent has no SNMP type" in result.output
+    )
+    refused = run_nzc(
+        "mappings",
+        "add",
+        "linux",
+        "--templates",
+        "Linux by Zabbix agent",
+        "--interface-types",
+        "snmpv3",
+    )
+    assert refused.exit_code == 1
+    assert "'Linux by Zabbix agent' needs a Zabbix agent interface" in refused.output
+    assert mapping_count(db) == before
+
+
+def test_nzc_mappings_add_refuses_an_unknown_host_group_unless_told_to_create_it(
+    run_nzc, db, zabbix_catalog
+):
+    args = ("mappings", "add", "edge", "--host-groups", "Core,Edge")
+    refused = run_nzc(*args)
+    assert refused.exit_code == 1
+    assert "--host-groups: 'Edge' is not a Zabbix host group known to the mirror" in (
+        refused.output
+    )
+    assert "(or give --create-host-groups to create it)" in refused.output
+    assert db.execute("SELECT count(*) AS n FROM mappings WHERE name = 'edge'").fetchone()["n"] == 0
+
+    accepted = run_nzc(*args, "--create-host-groups")
+    assert accepted.exit_code == 0, accepted.output
+    assert "host group 'Edge' is not in the mirror; it will be created on first use" in (
+        accepted.output
+    )
+    assert "'Core'" not in accepted.output
+    row = db.execute("SELECT * FROM mappings WHERE name = 'edge'").fetchone()
+    assert row["host_groups"] == ["Core", "Edge"]
+    db.execute("DELETE FROM mappings WHERE id = %s", [row["id"]])
+
+
+def test_nzc_mappings_add_refuses_an_unknown_proxy_and_proxy_group(run_nzc, db, zabbix_catalog):
+    zabbix_catalog("zabbix_proxies", "proxy-ams")
+    zabbix_catalog("zabbix_proxy_groups", "ams")
+    before = mapping_count(db)
+    result = run_nzc("mappings", "add", "ams", "--proxy", "proxy-asm", "--proxy-group", "rtm")
+    assert result.exit_code == 1
+    assert (
+        "--proxy: 'proxy-asm' is not a Zabbix proxy known to the mirror; closest: 'proxy-ams'"
+        in result.output
+    )
+    assert (
+        "--proxy-group: 'rtm' is not a Zabbix proxy group known to the mirror; none is close"
+        in (result.output)
+    )
+    assert mapping_count(db) == before
+    ok = run_nzc("mappings", "add", "ams", "--proxy", "proxy-ams", "--proxy-group", "ams")
+    assert ok.exit_code == 0, ok.output
+    db.execute("DELETE FROM mappings WHERE name = 'ams'")
+
+
+def test_nzc_mappings_add_against_an_empty_mirror_says_to_import_first(run_nzc, db, mirror):
+    before = mapping_count(db)
+    result = run_nzc("mappings", "add", "pingers", "--templates", "ICMP Ping")
+    assert result.exit_code == 1
+    assert (
+        "--templates: 'ICMP Ping' cannot be checked: no templates are mirrored; "
+        "run `nzc zabbix import` first" in result.output
+    )
+    assert mapping_count(db) == before
+
+
+def test_nzc_settings_set_graveyard_group_refuses_an_unknown_group_unless_told_to_create_it(
+    run_nzc, db, restore_settings, zabbix_catalog
+):
+    before = read_settings(db)["graveyard_group"]
+    refused = run_nzc("settings", "set", "graveyard_group", "Cor")
+    assert refused.exit_code == 1
+    assert (
+        "graveyard_group: 'Cor' is not a Zabbix host group known to the mirror; closest: 'Core'"
+        in refused.output
+    )
+    assert read_settings(db)["graveyard_group"] == before
+
+    accepted = run_nzc("settings", "set", "graveyard_group", "Graveyard", "--create-host-groups")
+    assert accepted.exit_code == 0, accepted.output
+    assert "host group 'Graveyard' is not in the mirror; it will be created on first use" in (
+        accepted.output
+    )
+    assert read_settings(db)["graveyard_group"] == "Graveyard"
+    assert (
+        run_nzc("settings", "set", "graveyard_group", "Core").output == 'graveyard_group = "Core"\n'
+    )
+
+
+def test_nzc_settings_set_graveyard_group_against_an_empty_mirror_says_to_import_first(
+    run_nzc, db, restore_settings, mirror
+):
+    result = run_nzc("settings", "set", "graveyard_group", "Archive")
+    assert result.exit_code == 1
+    assert "no host groups are mirrored; run `nzc zabbix import` first" in result.output

@@ -1,6 +1,13 @@
 """What an import of Zabbix's settings changes in the mirrors, as pure functions."""
 
-from handlers.decide.mirror import interface_kinds, mirror_changes, refusal
+from handlers.decide.mirror import (
+    interface_kinds,
+    interface_problem,
+    mirror_changes,
+    missing,
+    refusal,
+    unknown_names,
+)
 
 
 def test_templates_need_the_interfaces_their_items_use():
@@ -37,3 +44,63 @@ def test_an_import_past_max_deletions_is_refused_naming_the_count_and_the_limit(
     message = refusal(changes, 2)
     assert "would remove 3 mirrored objects (3 templates)" in message
     assert "max_deletions setting (2); nothing was changed" in message
+
+
+def template(id_, name, needs=(), parents=()):
+    return {"id": id_, "name": name, "interface_kinds": list(needs), "parent_ids": list(parents)}
+
+
+TEMPLATES = {
+    "1": template("1", "ICMP Ping"),
+    "2": template("2", "Cisco IOS by SNMP", ["snmp"], ["3"]),
+    "3": template("3", "Generic by SNMP", ["snmp"]),
+    "4": template("4", "Linux by Zabbix agent", ["agent"]),
+    "5": template("5", "Site base", [], ["4"]),
+    "6": template("6", "Loop A", [], ["7"]),
+    "7": template("7", "Loop B", ["agent"], ["6", "99"]),
+}
+
+
+def test_a_misspelt_name_is_refused_naming_the_closest_mirrored_ones():
+    assert missing(["ICMP Ping", "ICMP Pnig", "ICMP Pnig"], TEMPLATES) == ["ICMP Pnig"]
+    (sentence,) = unknown_names("--templates", "templates", ["ICMP Ping", "ICMP Pnig"], TEMPLATES)
+    assert sentence == (
+        "--templates: 'ICMP Pnig' is not a Zabbix template known to the mirror; closest: "
+        "'ICMP Ping'. Run `nzc zabbix import` if it was added in Zabbix since the last import"
+    )
+
+
+def test_a_name_with_nothing_close_points_at_the_mirror_listing():
+    groups = {"1": {"id": "1", "name": "Core"}}
+    (sentence,) = unknown_names("graveyard_group", "host_groups", ["Zzzyx"], groups)
+    assert sentence.startswith("graveyard_group: 'Zzzyx' is not a Zabbix host group known")
+    assert "none is close (`nzc zabbix host-groups` lists them)" in sentence
+    assert sentence.endswith("(or give --create-host-groups to create it)")
+    assert unknown_names("--host-groups", "host_groups", ["Core"], groups) == []
+
+
+def test_names_checked_against_an_empty_mirror_say_to_import_first():
+    assert unknown_names("--proxy", "proxies", ["px1"], {}) == [
+        "--proxy: 'px1' cannot be checked: no proxies are mirrored; run `nzc zabbix import` first"
+    ]
+    assert unknown_names("--proxy", "proxies", [], {}) == []
+
+
+def test_a_template_needing_snmp_is_refused_without_an_snmp_interface_type():
+    (sentence,) = interface_problem(["Cisco IOS by SNMP", "ICMP Ping"], ["agent"], TEMPLATES)
+    assert sentence == (
+        "--templates: 'Cisco IOS by SNMP' needs an SNMP interface, but --interface-types agent"
+        " has no SNMP type; add one of snmpv1, snmpv2c, snmpv3"
+    )
+    assert interface_problem(["Cisco IOS by SNMP"], ["snmpv3"], TEMPLATES) == []
+    assert interface_problem(["ICMP Ping", "Not mirrored"], ["snmpv2c"], TEMPLATES) == []
+
+
+def test_a_template_needs_what_its_linked_templates_need_even_in_a_cycle():
+    (sentence,) = interface_problem(["Site base"], ["snmpv2c"], TEMPLATES)
+    assert sentence == (
+        "--templates: 'Site base' needs a Zabbix agent interface (through its linked template "
+        "'Linux by Zabbix agent'), but --interface-types snmpv2c has no agent; add agent"
+    )
+    assert len(interface_problem(["Loop A"], ["snmpv1"], TEMPLATES)) == 1
+    assert interface_problem(["Loop A", "Site base"], ["agent", "snmpv1"], TEMPLATES) == []
