@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from datetime import timedelta
 from typing import Any
 
 import click
@@ -67,11 +68,16 @@ def _send_and_wait(
     if wait <= 0:
         click.echo(f"job {message.message_id} queued; `nzc jobs show {message.message_id}`")
         return None
+    return _await_job(runtime.store, message.message_id, wait)
+
+
+def _await_job(store: Store, job_id: str, wait: float) -> dict[str, Any]:
+    """Wait up to ``wait`` seconds for job ``job_id`` to finish; its row."""
     deadline = time.monotonic() + wait
     told = 0
     while time.monotonic() < deadline:
-        with runtime.store.connection() as conn:
-            job = job_records.get_job(conn, message.message_id)
+        with store.connection() as conn:
+            job = job_records.get_job(conn, job_id)
         if job and job["status"] in ("succeeded", "partial", "dead"):
             return job
         refused = job and (job["error"] or "").startswith("Refused:")  # "dead" follows
@@ -80,9 +86,8 @@ def _send_and_wait(
             click.echo(f"attempt {told} failed, to be retried: {job['error']}", err=True)
         time.sleep(0.1)
     raise click.ClickException(
-        f"job {message.message_id} not finished within {wait:g}s: is a worker running "
-        "(`make run`, or `dramatiq consumer.worker`)? `nzc jobs show "
-        f"{message.message_id}` tells once it ran"
+        f"job {job_id} not finished within {wait:g}s: is a worker running "
+        f"(`make run`, or `dramatiq consumer.worker`)? `nzc jobs show {job_id}` tells once it ran"
     )
 
 
@@ -185,18 +190,54 @@ def hosts_group() -> None:
     """Host configs, and the host jobs run by hand."""
 
 
+def _state(row: dict[str, Any]) -> str:
+    return "missing" if row["missing_since"] else "in sync" if row["in_sync"] else "differs"
+
+
 @hosts_group.command("list")
+@click.option(
+    "--out-of-sync",
+    is_flag=True,
+    help="Only host configs that differ from NetBox or Zabbix (or are missing), with the "
+    "differences found when they were last checked.",
+)
 @click.pass_context
-def hosts_list(ctx: click.Context) -> None:
-    """Every host config: NetBox target, Zabbix hostid, state and names. A host whose
-    NetBox object is missing without a recorded deletion says ``missing`` (see its reason
-    with `nzc validate TARGET`)."""
+def hosts_list(ctx: click.Context, out_of_sync: bool) -> None:
+    """Every host config: NetBox target, Zabbix hostid, state, when its sync state was last
+    checked, and name. A host whose NetBox object is missing without a recorded deletion
+    says ``missing`` (see its reason with `nzc validate TARGET`)."""
     with _store(ctx).connection() as conn:
-        rows = host_configs.load_host_configs(conn, host_configs.host_config_targets(conn))
-    click.echo(f"{'TARGET':40} {'HOSTID':>8}  {'STATE':11}  HOST")
-    for row in rows.values():
-        state = "missing" if row["missing_since"] else "in sync" if row["in_sync"] else "differs"
-        click.echo(f"{row['target']:40} {row['hostid'] or '-':>8}  {state:11}  {row['host']}")
+        rows = host_configs.load_all(conn)
+    shown = [r for r in rows.values() if not out_of_sync or _state(r) != "in sync"]
+    if out_of_sync and not shown:
+        click.echo("every host config was in sync when last checked")
+        return
+    click.echo(f"{'TARGET':40} {'HOSTID':>8}  {'STATE':8}  {'CHECKED':19}  HOST")
+    for row in shown:
+        checked = f"{row['checked_at']:%Y-%m-%d %H:%M:%S}" if row["checked_at"] else "never"
+        click.echo(
+            f"{row['target']:40} {row['hostid'] or '-':>8}  {_state(row):8}  {checked:19}  "
+            f"{row['host']}"
+        )
+        if out_of_sync:
+            for difference in row["differences"]:
+                click.echo(f"    {difference}")
+
+
+@hosts_group.command("show")
+@click.argument("target")
+@click.pass_context
+def hosts_show(ctx: click.Context, target: str) -> None:
+    """One host config in full, with its sync state and its last failed run, as JSON."""
+    (target,) = _targets((target,))
+    with _store(ctx).connection() as conn:
+        config = host_configs.load_host_configs(conn, [target]).get(target)
+        failure = target_failures.load(conn, [target]).get(target)
+    if config is None:
+        raise click.ClickException(
+            f"{target} has no host config; `nzc hosts list` shows those that do"
+        )
+    click.echo(_dump({**config, "state": _state(config), "last_failure": failure}))
 
 
 def _host_job(name: str, actor_name: str, doc: str) -> None:
@@ -473,6 +514,134 @@ def mappings_remove(ctx: click.Context, mapping_id: int) -> None:
                 f"no mapping {mapping_id}; `nzc mappings list` shows the ids"
             )
     click.echo(f"mapping {mapping_id} removed")
+
+
+@cli.group("sync")
+def sync_group() -> None:
+    """SyncHostsNow: bring every host in line with NetBox, whatever webhooks were lost."""
+
+
+@sync_group.command("now")
+@click.option("--dry-run", is_flag=True, help="Print what the sync would do; write nothing.")
+@click.option(
+    "--allow-deletions",
+    type=click.IntRange(min=0),
+    help="Let this sync delete up to N Zabbix hosts, over the max_deletions setting.",
+)
+@click.option(
+    "--wait",
+    default=300.0,
+    show_default=True,
+    help="Seconds to wait for the sync and the reconcile runs it starts; 0 queues it.",
+)
+@click.pass_context
+def sync_now(ctx: click.Context, dry_run: bool, allow_deletions: int | None, wait: float) -> None:
+    """Compare every NetBox device and VM with every Zabbix host of ours, and repair what
+    differs, is missing in Zabbix or is orphaned (deleted only with evidence)."""
+    if dry_run:
+        _sync_dry_run(ctx, allow_deletions)
+        return
+    job = _send_and_wait(ctx, "sync_hosts", allow_deletions, wait=wait)
+    if job is None:
+        return
+    if job["status"] not in ("succeeded", "partial"):
+        _report(job)
+    result = job["result"]
+    click.echo(_dump(result))
+    store = _store(ctx)
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        with store.connection() as conn:
+            left = conn.execute(
+                "SELECT count(*) AS n FROM dirty_targets WHERE reason LIKE 'full sync:%'"
+            ).fetchone()["n"]
+        if not left:
+            break
+        time.sleep(0.2)
+    else:
+        raise click.ClickException(
+            f"{left} target(s) marked by the sync are not repaired yet; `nzc jobs list "
+            "--actor reconcile` shows the runs"
+        )
+    with store.connection() as conn:
+        failed = target_failures.load(conn)
+    click.echo(f"{result['marked']} target(s) marked; the reconcile runs are done")
+    for target, failure in failed.items():
+        click.echo(f"failed: {target}: {failure['error']}", err=True)
+    if job["status"] == "partial":
+        click.echo(f"held back: {result['held']}", err=True)
+    if failed or job["status"] == "partial":
+        sys.exit(1)
+
+
+def _sync_dry_run(ctx: click.Context, allow_deletions: int | None) -> None:
+    """Plan the sync in this process, in a read-only transaction: nothing is written."""
+    from consumer.wiring import setup
+    from handlers.decide.sync import describe
+    from handlers.jobs.sync import plan_sync
+
+    runtime = setup(_config(ctx))
+    ctx.call_on_close(runtime.store.close)
+    with runtime.store.connection() as conn, conn.transaction():
+        conn.execute("SET TRANSACTION READ ONLY")
+        plan, _, marked = plan_sync(conn, runtime.zabbix, runtime.netbox, allow_deletions)
+    click.echo(f"dry run: compared {len(plan.steps)} targets; nothing was written")
+    if not marked.reasons:
+        click.echo("every host is in step with NetBox")
+    for line in describe(plan, marked.reasons):
+        click.echo(line)
+    if marked.held:
+        click.echo(f"held back: {marked.held}")
+
+
+@cli.group("schedules", invoke_without_command=True)
+@click.pass_context
+def schedules_group(ctx: click.Context) -> None:
+    """The recurring system jobs: interval (from the settings), last run, outcome and next
+    run."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from handlers.gateways import schedules
+    from handlers.jobs.schedules import SCHEDULES
+
+    with _store(ctx).connection() as conn:
+        rows = schedules.load(conn)
+        settings = read_settings(conn)
+        now = conn.execute("SELECT now() AS t").fetchone()["t"]
+    click.echo(f"{'JOB':26} {'EVERY':>7}  {'LAST RUN':19}  {'OUTCOME':9}  {'NEXT RUN':19}  JOB ID")
+    for row in rows:
+        interval = settings[SCHEDULES[row["name"]]]
+        last = row["last_finished_at"] or row["last_started_at"] or row["last_enqueued_at"]
+        due = row["last_enqueued_at"] and row["last_enqueued_at"] + timedelta(minutes=interval)
+        click.echo(
+            f"{row['name']:26} {f'{interval} min':>7}  "
+            f"{f'{last:%Y-%m-%d %H:%M:%S}' if last else 'never':19}  "
+            f"{row['last_status'] or '-':9}  "
+            f"{f'{due:%Y-%m-%d %H:%M:%S}' if due and due > now else 'next tick':19}  "
+            f"{row['last_job_id'] or '-'}"
+        )
+
+
+@schedules_group.command("run")
+@click.argument("name")
+@WAIT
+@click.pass_context
+def schedules_run(ctx: click.Context, name: str, wait: float) -> None:
+    """Run system job NAME now (its interval then counts from now)."""
+    from consumer.wiring import setup
+    from handlers.jobs.schedules import run_now
+
+    runtime = setup(_config(ctx))
+    ctx.call_on_close(runtime.store.close)
+    try:
+        with runtime.store.connection() as conn:
+            message = run_now(conn, runtime.broker, name)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="NAME") from None
+    if wait <= 0:
+        click.echo(f"job {message.message_id} queued; `nzc jobs show {message.message_id}`")
+        return
+    _report(_await_job(runtime.store, message.message_id, wait))
 
 
 def main() -> None:

@@ -13,7 +13,7 @@ from periodiq import cron
 
 from handlers.broker import QUEUE_EVENTS, QUEUE_HOSTS, QUEUE_SYSTEM
 from handlers.decide.translate import handle_event_targets
-from handlers.jobs import coalescing, events, host_jobs, system
+from handlers.jobs import coalescing, events, host_jobs, schedules, sync, system
 from handlers.jobs.reconcile import DEFAULT_BATCH
 from handlers.jobs.reconcile import reconcile as reconcile_batch
 from handlers.runner import Job, Refused, job_actor
@@ -51,6 +51,37 @@ def import_zabbix_settings(job: Job) -> dict:
     """ImportZabbixSettings: mirror Zabbix's templates, host groups, proxies and proxy
     groups; refused (changing nothing) past the max_deletions limit."""
     return system.import_zabbix_settings(job, get_runtime().zabbix)
+
+
+@job_actor(queue=QUEUE_SYSTEM, periodic=cron("* * * * *"), max_retries=0)
+def schedule_tick(job: Job) -> dict:
+    """Every minute: enqueue the system jobs whose interval (in the settings) has passed;
+    not retried, as the next tick comes a minute later."""
+    return schedules.tick(job, get_runtime().broker)
+
+
+#: Reconcile runs a sync starts at once at most, for the workers to share its targets.
+SYNC_PARALLEL_RUNS = 8
+
+
+# No host lock, like handle_event: the job only marks targets dirty for reconcile runs.
+@job_actor(queue=QUEUE_SYSTEM, refuses=(Refused,))
+def sync_hosts(job: Job, allow_deletions: int | None = None) -> dict:
+    """SyncHostsNow: compare every NetBox device and VM with every Zabbix host of ours and
+    mark what differs for the reconcile runs; deletions past the limit are held back."""
+    rt = get_runtime()
+    result = sync.sync_hosts(job, rt.zabbix, rt.netbox, allow_deletions)
+    runs = min(SYNC_PARALLEL_RUNS, -(-result["marked"] // DEFAULT_BATCH))
+    for _ in range(runs):
+        job.after_commit(lambda: reconcile.send_with_options(delay=coalescing.COALESCE_MS))
+    return result
+
+
+@job_actor(queue=QUEUE_SYSTEM)
+def host_config_sync_refresh(job: Job) -> dict:
+    """HostConfigSyncRefresh: recompute the sync state of host configs not checked lately."""
+    rt = get_runtime()
+    return sync.refresh_sync_state(job, rt.zabbix, rt.netbox)
 
 
 # No host lock: the job only marks its target dirty (a row a reconcile run claims with a
@@ -146,6 +177,9 @@ ACTORS: list[dramatiq.Actor] = [
     ping,
     purge_event_log,
     import_zabbix_settings,
+    schedule_tick,
+    sync_hosts,
+    host_config_sync_refresh,
     handle_event,
     reconcile,
     provision_agent,

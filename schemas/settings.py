@@ -32,6 +32,21 @@ def _positive(name: str) -> fields.Integer:
     return fields.Integer(strict=True, validate=validate.Range(min=1), metadata={"help": name})
 
 
+#: Longest interval of a recurring system job, minutes (a week).
+MAX_INTERVAL_MIN = 7 * 24 * 60
+
+
+def _interval() -> fields.Integer:
+    return fields.Integer(
+        strict=True,
+        validate=validate.Range(
+            min=1,
+            max=MAX_INTERVAL_MIN,
+            error="must be a whole number of minutes from {min} to {max} (a week)",
+        ),
+    )
+
+
 def _statuses() -> fields.List:
     # NetBox administrators may add statuses (FIELD_CHOICES), so any slug is accepted;
     # status_warnings() names the ones that are not built in.
@@ -67,10 +82,11 @@ class SettingsSchema(Schema):
     delete_mode = fields.String(validate=validate.OneOf(("soft", "hard")))
     graveyard_group = fields.String(validate=validate.Length(min=1, max=255))
     archived_suffix = fields.String(validate=validate.Length(min=1, max=64))
-    import_settings_interval_min = _positive("minutes")
-    sync_refresh_interval_min = _positive("minutes")
-    maintenance_cleanup_interval_min = _positive("minutes")
-    sync_refresh_cutoff_min = _positive("minutes")
+    import_settings_interval_min = _interval()
+    sync_hosts_interval_min = _interval()
+    sync_refresh_interval_min = _interval()
+    maintenance_cleanup_interval_min = _interval()
+    sync_refresh_cutoff_min = _interval()
     agent_port = fields.Integer(strict=True, validate=validate.Range(min=1, max=65535))
     snmp_port = fields.Integer(strict=True, validate=validate.Range(min=1, max=65535))
     snmp_community = fields.String(validate=validate.Length(min=1))

@@ -179,6 +179,11 @@ def _defaults_first(interfaces: tuple[dict[str, Any], ...]) -> tuple[dict[str, A
     return tuple(out)
 
 
+def owner_tag_name(settings: dict[str, Any]) -> str:
+    """The name of the tag whose value names a host's NetBox object, as hosts carry it."""
+    return _format_tag(f"{settings['tag_prefix']}{OWNER_TAG}", settings["tag_name_format"])
+
+
 def _format_tag(name: str, how: str) -> str:
     return name.upper() if how == "upper" else name.lower() if how == "lower" else name
 
@@ -213,7 +218,7 @@ def build_desired(
     if problem := interface_types_problem(kinds):
         raise NotMonitorable(problem)
     prefix, how = settings["tag_prefix"], settings["tag_name_format"]
-    tags = {(_format_tag(f"{prefix}{OWNER_TAG}", how), target)}
+    tags = {(owner_tag_name(settings), target)}
     for key in ("site", "role", "platform", "tenant"):
         if value := _name(obj.get(key)):
             tags.add((_format_tag(f"{prefix}{key}", how), value))

@@ -19,6 +19,7 @@ from handlers.decide.desired import (
     NotMonitorable,
     build_desired,
     name_candidates,
+    owner_tag_name,
     select_mapping,
 )
 from handlers.decide.diff import describe_differences, diff
@@ -87,6 +88,8 @@ class ZabbixView:
       by_id: hosts found by the hostids of the host configs.
       by_name: hosts found by the technical names NetBox wants (and their alternatives).
       by_visible: hosts found by the visible names NetBox wants (and their alternatives).
+      owned: target -> the host carrying our ownership tag for it, for targets without a
+        host config: a host of ours is adopted, or deleted with evidence, under any name.
       has_proxy_groups, version: what the Zabbix version allows, for refusals in words.
     """
 
@@ -94,6 +97,7 @@ class ZabbixView:
     by_id: dict[str, ActualHost]
     by_name: dict[str, ActualHost]
     by_visible: dict[str, ActualHost] = field(default_factory=dict)
+    owned: dict[str, ActualHost] = field(default_factory=dict)
     has_proxy_groups: bool = True
     version: str = ""
 
@@ -186,14 +190,17 @@ class Plan:
 
 @dataclass(frozen=True)
 class Lookups:
-    """What to read from Zabbix before deciding: hosts by id and by technical name, and the
-    ids of the host groups and templates the desired hosts name."""
+    """What to read from Zabbix before deciding: hosts by id and by technical name, hosts
+    whose ownership tag (``owner_tag``) names a target without a host config (``owners``),
+    and the ids of the host groups and templates the desired hosts name."""
 
     hostids: tuple[str, ...]
     host_names: tuple[str, ...]
     visible_names: tuple[str, ...]
     groups: tuple[str, ...]
     templates: tuple[str, ...]
+    owners: tuple[str, ...] = ()
+    owner_tag: str = ""
 
 
 def _removed(reading: Reading, target: str) -> bool:
@@ -210,6 +217,13 @@ def _removal_reason(reading: Reading, target: str) -> str | None:
     if target in reading.deleted:
         return f"deleted in NetBox ({reading.deleted[target]})"
     return None
+
+
+def _owned(view: ZabbixView, target: str, settings: dict[str, Any]) -> ActualHost | None:
+    """The live host carrying our ownership tag for ``target``; an archived one (in the
+    graveyard group) was ours and stays as it is."""
+    host = view.owned.get(target)
+    return None if host is None or settings["graveyard_group"] in host.groups else host
 
 
 def _desired(reading: Reading, target: str) -> tuple[DesiredHost, dict[str, Any] | None]:
@@ -246,6 +260,8 @@ def lookups(reading: Reading) -> Lookups:
             sorted({g for d in wanted for g in d.groups} | {reading.settings["graveyard_group"]})
         ),
         templates=tuple(sorted({t for d in wanted for t in d.templates})),
+        owners=tuple(sorted(set(reading.targets) - set(reading.configs))),
+        owner_tag=owner_tag_name(reading.settings),
     )
 
 
@@ -289,7 +305,13 @@ def _decide_one(
 ) -> TargetPlan:
     settings = reading.settings
     config = reading.configs.get(target)
+    owned = _owned(view, target, settings)
     if _removed(reading, target):
+        if config is None and (orphan := owned):
+            # A host of ours that no host config names (its config was lost): the same
+            # evidence rule applies to it.
+            config = {"target": target, "hostid": orphan.hostid, "host": orphan.host}
+            config |= {"name": orphan.name, "mapping_id": None}
         if config is None:
             return TargetPlan(
                 target=target,
@@ -331,7 +353,7 @@ def _decide_one(
                 for h in (view.by_name.get(host), view.by_visible.get(name))
                 if h is not None and owner_of(h, settings["tag_prefix"]) == target
             ),
-            None,
+            owned,
         )
     prefix = settings["tag_prefix"]
     foreign = view.by_name.get(desired.host)
@@ -492,7 +514,12 @@ def decide(reading: Reading, view: ZabbixView, *, delete_mode: str | None = None
         switches=switches,
         provisioned=reading.provisioned,
         forget_evidence=tuple(
-            sorted(t for t in reading.deleted if t in reading.objects or t not in reading.configs)
+            sorted(
+                t
+                for t in reading.deleted
+                if t in reading.objects
+                or (t not in reading.configs and not _owned(view, t, reading.settings))
+            )
         ),
     )
 

@@ -19,6 +19,20 @@ def mark_dirty(conn: psycopg.Connection, target: str, reason: str, request_id: s
     )
 
 
+def mark_many(conn: psycopg.Connection, reasons: dict[str, str]) -> None:
+    """Mark every target of ``reasons`` (target -> why) as :func:`mark_dirty` does, in one
+    statement."""
+    if not reasons:
+        return
+    targets = sorted(reasons)
+    conn.execute(
+        "INSERT INTO dirty_targets (target, reason) SELECT * FROM unnest(%s::text[], %s::text[])"
+        " ON CONFLICT (target) DO UPDATE SET generation = dirty_targets.generation + 1,"
+        " reason = EXCLUDED.reason, request_id = NULL, last_marked_at = now()",
+        [targets, [reasons[t] for t in targets]],
+    )
+
+
 #: Seconds after which a claim is treated as abandoned (its worker died): longer than the
 #: reconcile actor's time limit (handlers.broker.TIME_LIMIT_MS), so a live run keeps it.
 CLAIM_LEASE_S = 900

@@ -33,7 +33,7 @@ def save_host_config(
         " mapping_id = EXCLUDED.mapping_id, in_sync = true, last_diff = EXCLUDED.last_diff,"
         " missing_since = NULL, missing_reason = NULL,"
         " interface_types = COALESCE(EXCLUDED.interface_types, host_configs.interface_types),"
-        " last_synced_at = now()",
+        " last_synced_at = now(), checked_at = now(), differences = '[]'",
         [
             target,
             hostid,
@@ -53,9 +53,40 @@ def mark_missing(conn: psycopg.Connection, targets: list[str], reason: str) -> N
     if targets:
         conn.execute(
             "UPDATE host_configs SET missing_since = COALESCE(missing_since, now()),"
-            " missing_reason = %s, in_sync = false WHERE target = ANY(%s)",
-            [reason, targets],
+            " missing_reason = %s, in_sync = false, checked_at = now(), differences = %s"
+            " WHERE target = ANY(%s)",
+            [reason, Jsonb([reason]), targets],
         )
+
+
+def load_all(conn: psycopg.Connection) -> dict[str, dict[str, Any]]:
+    """Every host config, by target, in target order."""
+    rows = conn.execute("SELECT * FROM host_configs ORDER BY target").fetchall()
+    return {row["target"]: row for row in rows}
+
+
+def stale_targets(conn: psycopg.Connection, cutoff_min: int) -> list[str]:
+    """Targets whose sync state was not checked within the last ``cutoff_min`` minutes."""
+    rows = conn.execute(
+        "SELECT target FROM host_configs WHERE checked_at IS NULL"
+        " OR checked_at < now() - make_interval(mins => %s) ORDER BY target",
+        [cutoff_min],
+    )
+    return [r["target"] for r in rows]
+
+
+def record_sync_state(conn: psycopg.Connection, differences: dict[str, list[str]]) -> None:
+    """Record each host config's sync state: checked now, in sync when it has no
+    differences (sentences). One statement, however many."""
+    if not differences:
+        return
+    targets = list(differences)
+    conn.execute(
+        "UPDATE host_configs h SET checked_at = now(), in_sync = d.found = '[]',"
+        " differences = d.found FROM unnest(%s::text[], %s::jsonb[]) AS d(target, found)"
+        " WHERE h.target = d.target",
+        [targets, [Jsonb(differences[t]) for t in targets]],
+    )
 
 
 def host_config_targets(conn: psycopg.Connection) -> list[str]:

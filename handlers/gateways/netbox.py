@@ -23,6 +23,10 @@ ENDPOINTS = {
     DEVICE: (("dcim", "devices"), "device_id"),
     VM: (("virtualization", "virtual_machines"), "virtual_machine_id"),
 }
+#: Host object type -> the interface type its IP addresses are assigned to.
+INTERFACE_TYPES = {DEVICE: "dcim.interface", VM: "virtualization.vminterface"}
+#: Objects per page of a full read: NetBox's largest page (MAX_PAGE_SIZE, 1000 by default).
+PAGE_SIZE = 1000
 
 
 class NetBoxGateway:
@@ -39,12 +43,45 @@ class NetBoxGateway:
         self.api = pynetbox.api(url, token=token)
         #: Requests made, by endpoint.
         self.calls: Counter[str] = Counter()
+        #: HTTP requests NetBox answered, by path: pages of a paged read each count.
+        self.requests: Counter[str] = Counter()
+        self.api.http_session.hooks["response"].append(self._count_request)
         self._lock = threading.Lock()
         self._changelog_problems: set[str] = set()
 
     def _count(self, name: str) -> None:
         with self._lock:
             self.calls[name] += 1
+
+    def _count_request(self, response: requests.Response, *_args: Any, **_kwargs: Any) -> None:
+        path = requests.utils.urlparse(response.url).path
+        with self._lock:
+            self.requests[path] += 1
+
+    def all_hosts(self, object_type: str) -> dict[int, dict[str, Any]]:
+        """Every device (or VM) the token may see, with its IP addresses, as
+        :meth:`fetch_hosts` gives them: one request per page of :data:`PAGE_SIZE` objects,
+        and one per page of the IP addresses assigned to their interfaces."""
+        (app, name), ip_filter = ENDPOINTS[object_type]
+        self._count(f"{app}.{name}")
+        objs = {o.id: dict(o) for o in getattr(getattr(self.api, app), name).all(limit=PAGE_SIZE)}
+        self._count("ipam.ip_addresses")
+        ips = self.api.ipam.ip_addresses.filter(
+            assigned_object_type=INTERFACE_TYPES[object_type], limit=PAGE_SIZE
+        )
+        return self._with_ips(objs, (dict(ip) for ip in ips), ip_filter)
+
+    def _with_ips(
+        self, objs: dict[int, dict[str, Any]], ips: Any, ip_filter: str
+    ) -> dict[int, dict[str, Any]]:
+        """Each object with the IP addresses assigned to its interfaces."""
+        owner_key = "device" if ip_filter == "device_id" else "virtual_machine"
+        found: dict[int, list[dict[str, Any]]] = {i: [] for i in objs}
+        for rep in ips:
+            owner = ((rep.get("assigned_object") or {}).get(owner_key) or {}).get("id")
+            if owner in found:
+                found[owner].append(rep)
+        return {i: {"obj": obj, "ips": found[i]} for i, obj in objs.items()}
 
     def fetch_hosts(self, object_type: str, ids: list[int]) -> dict[int, dict[str, Any]]:
         """id -> {"obj": representation, "ips": its IP addresses}, for those that exist."""
@@ -55,19 +92,15 @@ class NetBoxGateway:
         self._count(f"{app}.{name}")
         objs = {o.id: dict(o) for o in endpoint.filter(id=ids, limit=1000)}
         self._count("ipam.ip_addresses")
-        ips: dict[int, list[dict[str, Any]]] = {i: [] for i in objs}
-        if objs:
-            for ip in self.api.ipam.ip_addresses.filter(**{ip_filter: list(objs)}, limit=1000):
-                rep = dict(ip)
-                owner = (
-                    (rep.get("assigned_object") or {}).get(
-                        "device" if ip_filter == "device_id" else "virtual_machine"
-                    )
-                    or {}
-                ).get("id")
-                if owner in ips:
-                    ips[owner].append(rep)
-        return {i: {"obj": obj, "ips": ips[i]} for i, obj in objs.items()}
+        ips = (
+            (
+                dict(ip)
+                for ip in self.api.ipam.ip_addresses.filter(**{ip_filter: list(objs)}, limit=1000)
+            )
+            if objs
+            else ()
+        )
+        return self._with_ips(objs, ips, ip_filter)
 
     def deleted_ids(self, object_type: str, ids: list[int]) -> set[int]:
         """Which of these objects NetBox's change log records as deleted (a request per

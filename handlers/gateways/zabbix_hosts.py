@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from handlers.decide.desired import INVENTORY_FIELDS
 from handlers.decide.host_state import ActualHost, Ids
 from handlers.decide.plan import Lookups, ZabbixView
 from handlers.gateways.zabbix import ZabbixAPIException, ZabbixGateway
@@ -26,6 +27,10 @@ HOST_SELECT = {
     "selectMacros": ["hostmacroid", "macro", "value"],
     "selectInventory": "extend",
 }
+#: Hosts per ``host.get`` of a full read: large pages, few calls, bounded memory per answer.
+HOSTS_PER_CALL = 1000
+#: Zabbix's tag operators (``host.get`` ``tags``): the value equals / the tag exists.
+TAG_EQUALS, TAG_EXISTS = 1, 4
 
 
 def read_ids(zbx: ZabbixGateway, groups: tuple[str, ...], templates: tuple[str, ...]) -> Ids:
@@ -65,20 +70,7 @@ def get_hosts(
     visible_names: tuple[str, ...] = (),
 ) -> list[dict[str, Any]]:
     """Raw hosts by id, and by technical or visible name: at most one call each."""
-    dialect = zbx.dialect
-    base = {
-        "output": [
-            "hostid",
-            "host",
-            "name",
-            "status",
-            "description",
-            "inventory_mode",
-            *dialect.host_proxy_output,
-        ],
-        **HOST_SELECT,
-        dialect.group_select: ["groupid", "name"],
-    }
+    base = _host_query(zbx.dialect)
     found: dict[str, dict[str, Any]] = {}
     if hostids:
         for h in zbx.call("host.get", {**base, "hostids": list(hostids)}):
@@ -90,6 +82,49 @@ def get_hosts(
         for h in zbx.call("host.get", query):
             found[h["hostid"]] = h
     return list(found.values())
+
+
+def _host_query(dialect: Dialect, *, inventory: Any = "extend") -> dict[str, Any]:
+    """The ``host.get`` fields :func:`actual_host` reads."""
+    return {
+        "output": [
+            "hostid",
+            "host",
+            "name",
+            "status",
+            "description",
+            "inventory_mode",
+            *dialect.host_proxy_output,
+        ],
+        **HOST_SELECT,
+        "selectInventory": inventory,
+        dialect.group_select: ["groupid", "name"],
+    }
+
+
+def owned_hosts(
+    zbx: ZabbixGateway, owner_tag: str, targets: tuple[str, ...] | None = None
+) -> list[dict[str, Any]]:
+    """Raw hosts carrying our ownership tag ``owner_tag``: for ``targets`` (one call), or
+    every one (one light call for their ids, then one per :data:`HOSTS_PER_CALL` hosts,
+    reading only the inventory fields the diff compares)."""
+    if targets is not None:
+        if not targets:
+            return []
+        tags = [{"tag": owner_tag, "value": t, "operator": TAG_EQUALS} for t in targets]
+        return zbx.call("host.get", {**_host_query(zbx.dialect), "tags": tags})
+    ids = [
+        h["hostid"]
+        for h in zbx.call(
+            "host.get",
+            {"output": ["hostid"], "tags": [{"tag": owner_tag, "operator": TAG_EXISTS}]},
+        )
+    ]
+    query = _host_query(zbx.dialect, inventory=sorted(set(INVENTORY_FIELDS.values())))
+    found: list[dict[str, Any]] = []
+    for start in range(0, len(ids), HOSTS_PER_CALL):
+        found += zbx.call("host.get", {**query, "hostids": ids[start : start + HOSTS_PER_CALL]})
+    return found
 
 
 def actual_host(dialect: Dialect, raw: dict[str, Any], ids: Ids) -> ActualHost:
@@ -123,21 +158,48 @@ def actual_host(dialect: Dialect, raw: dict[str, Any], ids: Ids) -> ActualHost:
 def read(zbx: ZabbixGateway, lookups: Lookups) -> ZabbixView:
     """Everything the planner needs from Zabbix for one batch."""
     ids = read_ids(zbx, lookups.groups, lookups.templates)
-    hosts = [
-        actual_host(zbx.dialect, raw, ids)
-        for raw in get_hosts(
-            zbx,
-            hostids=lookups.hostids,
-            names=lookups.host_names,
-            visible_names=lookups.visible_names,
-        )
+    raw = get_hosts(
+        zbx,
+        hostids=lookups.hostids,
+        names=lookups.host_names,
+        visible_names=lookups.visible_names,
+    )
+    owned = [
+        actual_host(zbx.dialect, h, ids)
+        for h in owned_hosts(zbx, lookups.owner_tag, lookups.owners)
     ]
-    names, visible = set(lookups.host_names), set(lookups.visible_names)
+    hosts = [actual_host(zbx.dialect, h, ids) for h in raw]
+    return view_of(
+        zbx,
+        ids,
+        [*hosts, *owned],
+        lookups.host_names,
+        lookups.visible_names,
+        lookups.owner_tag,
+        owned,
+    )
+
+
+def view_of(
+    zbx: ZabbixGateway,
+    ids: Ids,
+    hosts: list[ActualHost],
+    names: tuple[str, ...] | None,
+    visible_names: tuple[str, ...] | None,
+    owner_tag: str,
+    owned: list[ActualHost],
+) -> ZabbixView:
+    """The planner's view of ``hosts``: by id, and by the names looked up (every name when
+    None); ``owned``, by the target their ownership tag names."""
+    tag = owner_tag.lower()
+    names_set = None if names is None else set(names)
+    visible_set = None if visible_names is None else set(visible_names)
     return ZabbixView(
         ids=ids,
         by_id={h.hostid: h for h in hosts},
-        by_name={h.host: h for h in hosts if h.host in names},
-        by_visible={h.name: h for h in hosts if h.name in visible},
+        by_name={h.host: h for h in hosts if names_set is None or h.host in names_set},
+        by_visible={h.name: h for h in hosts if visible_set is None or h.name in visible_set},
+        owned={v: h for h in owned for t, v in h.tags if t.lower() == tag},
         has_proxy_groups=zbx.dialect.has_proxy_groups,
         version=zbx.dialect.version_text,
     )

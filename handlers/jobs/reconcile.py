@@ -118,24 +118,21 @@ def read(
         settings=read_settings(conn),
         mappings=mappings.load_mappings(conn),
         provisioned=provisioned or {},
-        deleted=_deletion_evidence(conn, netbox, targets, objects, configs),
+        deleted=deletion_proofs(conn, netbox, targets, objects),
     )
     return reading, zabbix_hosts.read(zbx, lookups(reading))
 
 
-def _deletion_evidence(
-    conn: Any,
-    netbox: Any,
-    targets: list[str],
-    objects: dict[str, Any],
-    configs: dict[str, Any],
+def deletion_proofs(
+    conn: Any, netbox: Any, targets: list[str], objects: dict[str, Any]
 ) -> dict[str, str]:
     """What proves that targets were deleted: a signed deleted webhook (every recorded one,
-    so that stale ones can be dropped), else, for those with a host that NetBox did not
-    return, NetBox's change log (one request per object type)."""
+    so that stale ones can be dropped), else, for those NetBox did not return that have a
+    host config or may have a host of ours without one, NetBox's change log (a request per
+    object type and chunk of ids)."""
     evidence = deletion_evidence.load(conn, targets)
     unproven: dict[str, list[int]] = {}
-    for target in configs:
+    for target in targets:
         if target not in objects and target not in evidence:
             kind, object_id = split_target(target)
             unproven.setdefault(kind, []).append(object_id)

@@ -67,6 +67,8 @@ def _matches(sim: NetBoxSim, kind: str, obj: dict[str, Any], params: dict[str, l
             ok = (
                 obj.get("assigned_object_type") == want and str(obj["assigned_object_id"]) in values
             )
+        elif key == "assigned_object_type":
+            ok = obj.get("assigned_object_type") in values
         elif key == "status":
             ok = (obj.get("status") or {}).get("value") in values
         elif key == "tag":

@@ -1,0 +1,104 @@
+"""What a full sync does with a plan of every target, as pure functions: which targets to
+mark dirty (and why), each host config's sync state, the safety limit on deletions, and
+the plan in words for ``nzc sync now --dry-run``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from handlers.decide.plan import (
+    CREATE,
+    DELETE,
+    DISABLE,
+    IN_STEP,
+    MISSING,
+    REFUSE,
+    UPDATE,
+    Plan,
+    TargetPlan,
+    problems,
+)
+
+#: Actions a reconcile run must carry out (or try again, for refusals).
+TO_RECONCILE = (CREATE, UPDATE, DISABLE, DELETE, REFUSE)
+
+
+def _config_behind(step: TargetPlan) -> str | None:
+    """Why a host in step still needs a run: its host config is absent, names another
+    host, or says it is missing or out of sync."""
+    config = step.config
+    if config is None:
+        return "its Zabbix host is ours but no host config names it"
+    if config["hostid"] != step.actual.hostid or (config["host"], config["name"]) != (
+        step.desired.host,
+        step.desired.name,
+    ):
+        return "its host config names another host or name"
+    if config.get("missing_since"):
+        return "NetBox returns it again: its host config no longer says missing"
+    return None
+
+
+@dataclass(frozen=True)
+class SyncMarks:
+    """What a sync marks dirty, and the deletions it holds back.
+
+    Parameters:
+      reasons: target -> why a reconcile run must look at it.
+      deletions: targets whose Zabbix host would be deleted.
+      held: why the deletions were held back (past the limit), or None.
+    """
+
+    reasons: dict[str, str]
+    deletions: tuple[str, ...]
+    held: str | None = None
+
+
+def marks(plan: Plan, limit: int, *, allowed: int | None = None) -> SyncMarks:
+    """The targets of ``plan`` to mark dirty. Deletions of hosts that exist count against
+    ``limit`` (``max_deletions``), or ``allowed`` when given (``--allow-deletions``): past
+    it, none of them is marked and ``held`` says why and how to proceed."""
+    reasons: dict[str, str] = {}
+    for step in plan.steps.values():
+        if step.action in TO_RECONCILE:
+            reasons[step.target] = f"full sync: {step.action}"
+        elif step.action == IN_STEP and (why := _config_behind(step)):
+            reasons[step.target] = f"full sync: {why}"
+    deletions = tuple(s.target for s in plan.of(DELETE) if s.actual is not None)
+    cap = limit if allowed is None else allowed
+    if len(deletions) <= cap:
+        return SyncMarks(reasons, deletions)
+    for target in deletions:
+        del reasons[target]
+    held = (
+        f"the sync would delete {len(deletions)} Zabbix hosts, more than "
+        + (f"--allow-deletions ({allowed})" if allowed is not None else f"max_deletions ({limit})")
+        + "; none was deleted, the other differences are being repaired. If NetBox really "
+        f"lost them, run `nzc sync now --allow-deletions {len(deletions)}` (or raise the "
+        "limit: `nzc settings set max_deletions N`)"
+    )
+    return SyncMarks(reasons, deletions, held)
+
+
+def sync_states(plan: Plan, configs: dict[str, Any]) -> dict[str, list[str]]:
+    """For each host config in ``plan``: the differences found, in words (none: in sync).
+    Missing targets are left to :func:`~handlers.gateways.host_configs.mark_missing`."""
+    found = problems(plan)
+    return {
+        target: found.get(target, [])
+        for target, step in plan.steps.items()
+        if target in configs and step.action != MISSING
+    }
+
+
+def describe(plan: Plan, reasons: dict[str, str]) -> list[str]:
+    """The plan in words, a line per target a sync would act on (``--dry-run``)."""
+    found = problems(plan)
+    lines = []
+    for target in sorted(reasons):
+        step = plan.steps[target]
+        name = step.desired.host if step.desired else (step.config or {}).get("host", "")
+        lines.append(f"{step.action:8} {target} {name!r}")
+        lines += [f"    {p}" for p in found.get(target, [reasons[target]])]
+    return lines
