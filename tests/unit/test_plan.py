@@ -1059,3 +1059,39 @@ def test_groups_are_created_only_for_writes_that_send_them():
     in_step = decide(reading({ONE: device()}, configs=[config()]), view(actual(was), ids=Ids()))
     assert in_step.steps[ONE].action == REFUSE  # the template is unknown to these ids
     assert in_step.groups_to_create == ()
+
+
+def owned_view(host, **kw):
+    """What Zabbix answered when the host was found only by its ownership tag."""
+    return replace(view(**kw), by_id={host.hostid: host}, owned={ONE: host})
+
+
+def test_a_host_of_ours_found_only_by_its_tag_is_adopted_never_made_twice():
+    renamed = actual(desired_for(device(1)), host="renamed-by-hand", name="renamed-by-hand")
+    step = decide(reading({ONE: device(1)}), owned_view(renamed)).steps[ONE]
+    assert (step.action, step.actual.hostid) == (UPDATE, HOSTID)
+    assert step.changes["host"] == "sw-01" and step.changes["name"] == "sw-01"
+
+
+def test_an_orphan_of_ours_without_a_host_config_is_deleted_only_on_evidence():
+    orphan = actual(desired_for(device(1)))
+    proven = decide(reading({}, targets=[ONE], deleted={ONE: WEBHOOK}), owned_view(orphan))
+    step = proven.steps[ONE]
+    assert (step.action, step.actual.hostid, step.config["hostid"]) == (DELETE, HOSTID, HOSTID)
+    assert proven.forget_evidence == ()  # it serves the delete
+    unproven = decide(reading({}, targets=[ONE]), owned_view(orphan)).steps[ONE]
+    assert unproven.action == MISSING
+
+
+def test_an_archived_host_of_ours_is_left_as_it_is():
+    archived = actual(desired_for(device(1)), groups=("NetBox graveyard",), status=1)
+    gone = decide(reading({}, targets=[ONE], deleted={ONE: WEBHOOK}), owned_view(archived))
+    assert gone.steps[ONE].action == SKIP and gone.forget_evidence == (ONE,)
+    back = decide(reading({ONE: device(1)}), owned_view(archived)).steps[ONE]
+    assert back.action == CREATE
+
+
+def test_lookups_ask_for_hosts_by_tag_only_for_targets_without_a_host_config():
+    r = reading({ONE: device(1), target(2): device(2)}, configs=[config()])
+    found = lookups(r)
+    assert (found.owners, found.owner_tag) == ((target(2),), "netbox-object")
