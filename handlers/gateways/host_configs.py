@@ -28,7 +28,8 @@ def save_host_config(
     """Insert or update a host config; ``interface_types`` (chosen by hand) is kept when None."""
     conn.execute(
         "INSERT INTO host_configs (target, hostid, host, name, mapping_id, last_diff,"
-        " interface_types) VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (target) DO UPDATE"
+        " interface_types, checked_at) VALUES (%s, %s, %s, %s, %s, %s, %s, now())"
+        " ON CONFLICT (target) DO UPDATE"
         " SET hostid = EXCLUDED.hostid, host = EXCLUDED.host, name = EXCLUDED.name,"
         " mapping_id = EXCLUDED.mapping_id, in_sync = true, last_diff = EXCLUDED.last_diff,"
         " missing_since = NULL, missing_reason = NULL,"
