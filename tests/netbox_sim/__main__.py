@@ -7,6 +7,7 @@ python -m tests.netbox_sim rename devices 3 core-sw-03
 python -m tests.netbox_sim status devices 3 offline
 python -m tests.netbox_sim bulk devices 1,2,3 --status offline
 python -m tests.netbox_sim delete devices 3
+python -m tests.netbox_sim webhooks off   # NetBox fails to deliver from now on
 python -m tests.netbox_sim stats
 """
 
@@ -133,6 +134,8 @@ def main(argv: list[str] | None = None) -> None:
     d = sub.add_parser("delete", help="delete a device or vm (with NetBox's cascade of webhooks)")
     d.add_argument("kind", choices=["devices", "vms"])
     d.add_argument("id", type=int)
+    w = sub.add_parser("webhooks", help="deliver webhooks (on) or lose them, as NetBox can (off)")
+    w.add_argument("state", choices=["on", "off"])
     sub.add_parser("stats", help="object and webhook counts")
     args = parser.parse_args(argv)
 
@@ -153,6 +156,8 @@ def main(argv: list[str] | None = None) -> None:
         result = control("PATCH", args.kind, {"ids": ids, "status": args.status}, args.url)
     elif args.command == "delete":
         result = control("DELETE", f"{args.kind}/{args.id}", None, args.url)
+    elif args.command == "webhooks":
+        result = control("PATCH", "webhooks", {"deliver": args.state == "on"}, args.url)
     else:
         result = requests.get(f"{args.url}/_sim/stats/", timeout=10).json()
     print(json.dumps(result))
