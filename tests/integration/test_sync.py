@@ -187,3 +187,30 @@ def test_a_sync_that_would_delete_more_than_max_deletions_deletes_nothing(stack,
     stack.settle()
     after = hosts_by_name(zabbix)
     assert {f"mass-0{n} (archived)" for n in (1, 2, 3)} <= set(after)
+
+
+def test_a_sync_never_makes_a_second_host_for_an_object_whose_host_config_was_lost(stack, db):
+    sim, runtime, zabbix = stack
+    (dev,) = make_devices(stack, "twice-01")
+    host = one_host(zabbix, "twice-01")
+    # Renamed by hand, and its host config lost: only the ownership tag ties it to NetBox.
+    zabbix.call("host.update", {"hostid": host["hostid"], "host": "renamed", "name": "renamed"})
+    db.execute("DELETE FROM host_configs WHERE target = %s", [f"dcim.device:{dev}"])
+    creates = runtime.zabbix.calls["host.create"]
+
+    code, out, err = nzc_sync(stack, "--wait", "120")
+    assert code == 0, err
+    stack.settle()
+    assert runtime.zabbix.calls["host.create"] == creates
+    ours = zabbix.call(
+        "host.get",
+        {
+            "output": ["hostid", "name"],
+            "tags": [{"tag": "netbox-object", "value": f"dcim.device:{dev}", "operator": 1}],
+        },
+    )
+    assert ours == [{"hostid": host["hostid"], "name": "twice-01"}]
+    config = db.execute(
+        "SELECT * FROM host_configs WHERE target = %s", [f"dcim.device:{dev}"]
+    ).fetchone()
+    assert config["hostid"] == host["hostid"] and config["in_sync"]
