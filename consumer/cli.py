@@ -552,8 +552,10 @@ def sync_now(ctx: click.Context, dry_run: bool, allow_deletions: int | None, wai
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
         with store.connection() as conn:
+            # Every target marked by the time the sync finished (by it, or by events).
             left = conn.execute(
-                "SELECT count(*) AS n FROM dirty_targets WHERE reason LIKE 'full sync:%'"
+                "SELECT count(*) AS n FROM dirty_targets WHERE first_marked_at <= %s",
+                [job["finished_at"]],
             ).fetchone()["n"]
         if not left:
             break
@@ -564,7 +566,11 @@ def sync_now(ctx: click.Context, dry_run: bool, allow_deletions: int | None, wai
             "--actor reconcile` shows the runs"
         )
     with store.connection() as conn:
-        failed = target_failures.load(conn)
+        failed = {
+            t: f
+            for t, f in target_failures.load(conn).items()
+            if f["failed_at"] >= job["enqueued_at"]
+        }
     click.echo(f"{result['marked']} target(s) marked; the reconcile runs are done")
     for target, failure in failed.items():
         click.echo(f"failed: {target}: {failure['error']}", err=True)

@@ -64,8 +64,8 @@ def schedule_tick(job: Job) -> dict:
 SYNC_PARALLEL_RUNS = 8
 
 
-# No host lock, like handle_event: the job only marks targets dirty for reconcile runs.
-@job_actor(queue=QUEUE_SYSTEM, refuses=(Refused,))
+# No targets to lock: the job only marks targets dirty, and reconcile runs lock them.
+@job_actor(queue=QUEUE_SYSTEM)
 def sync_hosts(job: Job, allow_deletions: int | None = None) -> dict:
     """SyncHostsNow: compare every NetBox device and VM with every Zabbix host of ours and
     mark what differs for the reconcile runs; deletions past the limit are held back."""

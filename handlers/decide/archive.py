@@ -2,7 +2,9 @@
 
 An archived host keeps its history: it is renamed with the ``archived_suffix`` setting
 (the technical name gets it without the characters Zabbix refuses there), moved to the
-graveyard group and disabled. Names stay unique among the hosts Zabbix already has.
+graveyard group and disabled, and its ownership tag becomes ``<prefix>archived`` with the
+same value, so it is no longer taken for a host of ours (never archived or adopted again).
+Names stay unique among the hosts Zabbix already has.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from handlers.decide.desired import archived_tag_name, owner_tag_name
 from handlers.decide.host_state import ActualHost
 
 
@@ -21,16 +24,19 @@ def archived_names(host: str, name: str, suffix: str) -> tuple[str, str]:
 
 def archive_payloads(
     configs: list[dict[str, Any]],
+    hosts: list[ActualHost],
     settings: dict[str, Any],
     graveyard_groupid: str,
     taken_hosts: set[str],
     taken_names: set[str],
 ) -> list[dict[str, Any]]:
-    """One host.update per host config: renamed (numbered where the name is taken),
-    moved to the graveyard, disabled."""
+    """One host.update per host config (and its host in Zabbix, for its tags): renamed
+    (numbered where the name is taken), moved to the graveyard, disabled, and tagged as
+    archived instead of owned."""
     taken_hosts, taken_names = set(taken_hosts), set(taken_names)
+    owner, archived = owner_tag_name(settings).lower(), archived_tag_name(settings)
     payloads = []
-    for config in configs:
+    for config, actual in zip(configs, hosts, strict=True):
         base_host, base_name = archived_names(
             config["host"], config["name"], settings["archived_suffix"]
         )
@@ -47,17 +53,23 @@ def archive_payloads(
                 "name": name,
                 "status": 1,
                 "groups": [{"groupid": graveyard_groupid}],
+                "tags": [
+                    {"tag": archived if tag.lower() == owner else tag, "value": value}
+                    for tag, value in actual.tags
+                ],
             }
         )
     return payloads
 
 
 def unarchive_payload(actual: ActualHost) -> dict[str, Any]:
-    """The host.update that undoes an archive: the host's names, status and groups before."""
+    """The host.update that undoes an archive: the host's names, status, groups and tags
+    before."""
     return {
         "hostid": actual.hostid,
         "host": actual.host,
         "name": actual.name,
         "status": actual.status,
         "groups": [{"groupid": actual.group_ids[g]} for g in actual.groups],
+        "tags": [{"tag": tag, "value": value} for tag, value in actual.tags],
     }

@@ -11,7 +11,7 @@ import re
 import unicodedata
 from typing import Any
 
-from handlers.decide.host_state import MACRO_PREFIX, OWNER_TAG, DesiredHost
+from handlers.decide.host_state import ARCHIVED_TAG, MACRO_PREFIX, OWNER_TAG, DesiredHost
 from handlers.decide.targets import split_target, status_of
 
 #: Characters Zabbix accepts in a technical host name.
@@ -182,6 +182,12 @@ def _defaults_first(interfaces: tuple[dict[str, Any], ...]) -> tuple[dict[str, A
 def owner_tag_name(settings: dict[str, Any]) -> str:
     """The name of the tag whose value names a host's NetBox object, as hosts carry it."""
     return _format_tag(f"{settings['tag_prefix']}{OWNER_TAG}", settings["tag_name_format"])
+
+
+def archived_tag_name(settings: dict[str, Any]) -> str:
+    """The tag an archived host carries instead of the ownership tag, with the same value:
+    it names the object the host was for, and the host is no longer ours to manage."""
+    return _format_tag(f"{settings['tag_prefix']}{ARCHIVED_TAG}", settings["tag_name_format"])
 
 
 def _format_tag(name: str, how: str) -> str:

@@ -11,6 +11,8 @@ from typing import Any
 
 #: Tag whose value names the NetBox object: how the service recognises hosts it owns.
 OWNER_TAG = "object"
+#: What the ownership tag becomes when a host is archived (soft delete).
+ARCHIVED_TAG = "archived"
 #: The macro namespace the service owns.
 MACRO_PREFIX = "{$NETBOX."
 

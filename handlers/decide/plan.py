@@ -88,8 +88,9 @@ class ZabbixView:
       by_id: hosts found by the hostids of the host configs.
       by_name: hosts found by the technical names NetBox wants (and their alternatives).
       by_visible: hosts found by the visible names NetBox wants (and their alternatives).
-      owned: target -> the host carrying our ownership tag for it, for targets without a
-        host config: a host of ours is adopted, or deleted with evidence, under any name.
+      owned: target -> the hosts carrying our ownership tag for it (a reconcile run reads
+        them for new objects, a full sync for every target): a host of ours is adopted, or
+        deleted with evidence, under any name.
       has_proxy_groups, version: what the Zabbix version allows, for refusals in words.
     """
 
@@ -97,7 +98,7 @@ class ZabbixView:
     by_id: dict[str, ActualHost]
     by_name: dict[str, ActualHost]
     by_visible: dict[str, ActualHost] = field(default_factory=dict)
-    owned: dict[str, ActualHost] = field(default_factory=dict)
+    owned: dict[str, tuple[ActualHost, ...]] = field(default_factory=dict)
     has_proxy_groups: bool = True
     version: str = ""
 
@@ -191,8 +192,10 @@ class Plan:
 @dataclass(frozen=True)
 class Lookups:
     """What to read from Zabbix before deciding: hosts by id and by technical name, hosts
-    whose ownership tag (``owner_tag``) names a target without a host config (``owners``),
-    and the ids of the host groups and templates the desired hosts name."""
+    whose ownership tag (``owner_tag``) names a target without a host config (``owners``:
+    an object NetBox wants a host for, so that none is made twice, or one proven deleted,
+    so that its host goes), and the ids of the host groups and templates the desired hosts
+    name."""
 
     hostids: tuple[str, ...]
     host_names: tuple[str, ...]
@@ -220,10 +223,10 @@ def _removal_reason(reading: Reading, target: str) -> str | None:
 
 
 def _owned(view: ZabbixView, target: str, settings: dict[str, Any]) -> ActualHost | None:
-    """The live host carrying our ownership tag for ``target``; an archived one (in the
-    graveyard group) was ours and stays as it is."""
-    host = view.owned.get(target)
-    return None if host is None or settings["graveyard_group"] in host.groups else host
+    """The live host carrying our ownership tag for ``target``: one archived before archives
+    lost that tag (in the graveyard group) was ours and stays as it is."""
+    graveyard = settings["graveyard_group"]
+    return next((h for h in view.owned.get(target, ()) if graveyard not in h.groups), None)
 
 
 def _desired(reading: Reading, target: str) -> tuple[DesiredHost, dict[str, Any] | None]:
@@ -242,15 +245,19 @@ def _desired(reading: Reading, target: str) -> tuple[DesiredHost, dict[str, Any]
 
 def lookups(reading: Reading) -> Lookups:
     """The Zabbix reads :func:`decide` needs for ``reading``."""
-    wanted, names = [], []
+    wanted, names, owners = [], [], []
     for target in reading.targets:
         if _removed(reading, target):
+            if target not in reading.configs and target in reading.deleted:
+                owners.append(target)  # a host of ours that no host config names goes too
             continue
         try:
             desired = _desired(reading, target)[0]
         except NotMonitorable:
             continue
         wanted.append(desired)
+        if target not in reading.configs:
+            owners.append(target)
         names += name_candidates(desired, reading.objects[target]["obj"])
     return Lookups(
         hostids=tuple(sorted({c["hostid"] for c in reading.configs.values() if c["hostid"]})),
@@ -260,7 +267,7 @@ def lookups(reading: Reading) -> Lookups:
             sorted({g for d in wanted for g in d.groups} | {reading.settings["graveyard_group"]})
         ),
         templates=tuple(sorted({t for d in wanted for t in d.templates})),
-        owners=tuple(sorted(set(reading.targets) - set(reading.configs))),
+        owners=tuple(sorted(owners)),
         owner_tag=owner_tag_name(reading.settings),
     )
 

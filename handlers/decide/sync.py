@@ -55,16 +55,29 @@ class SyncMarks:
     held: str | None = None
 
 
-def marks(plan: Plan, limit: int, *, allowed: int | None = None) -> SyncMarks:
-    """The targets of ``plan`` to mark dirty. Deletions of hosts that exist count against
+def marks(
+    plan: Plan,
+    limit: int,
+    *,
+    allowed: int | None = None,
+    failures: dict[str, str] | None = None,
+) -> SyncMarks:
+    """The targets of ``plan`` to mark dirty. ``failures`` (target -> the error of its last
+    failed run) are marked again, so a run retries them or clears them, unless the plan
+    refuses them for the same reason again. Deletions of hosts that exist count against
     ``limit`` (``max_deletions``), or ``allowed`` when given (``--allow-deletions``): past
     it, none of them is marked and ``held`` says why and how to proceed."""
+    failures = failures or {}
     reasons: dict[str, str] = {}
     for step in plan.steps.values():
+        if step.action == REFUSE and failures.get(step.target) == step.reason:
+            continue  # refused already, and nothing changed its reason
         if step.action in TO_RECONCILE:
             reasons[step.target] = f"full sync: {step.action}"
         elif step.action == IN_STEP and (why := _config_behind(step)):
             reasons[step.target] = f"full sync: {why}"
+        elif step.target in failures:
+            reasons[step.target] = "full sync: its last run failed"
     deletions = tuple(s.target for s in plan.of(DELETE) if s.actual is not None)
     cap = limit if allowed is None else allowed
     if len(deletions) <= cap:
@@ -85,11 +98,13 @@ def sync_states(plan: Plan, configs: dict[str, Any]) -> dict[str, list[str]]:
     """For each host config in ``plan``: the differences found, in words (none: in sync).
     Missing targets are left to :func:`~handlers.gateways.host_configs.mark_missing`."""
     found = problems(plan)
-    return {
-        target: found.get(target, [])
-        for target, step in plan.steps.items()
-        if target in configs and step.action != MISSING
-    }
+    states = {}
+    for target, step in plan.steps.items():
+        if target not in configs or step.action == MISSING:
+            continue
+        behind = _config_behind(step) if step.action == IN_STEP else None
+        states[target] = found.get(target, []) + ([behind] if behind else [])
+    return states
 
 
 def describe(plan: Plan, reasons: dict[str, str]) -> list[str]:

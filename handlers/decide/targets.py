@@ -26,6 +26,12 @@ def split_target(target: str) -> tuple[str, int]:
     return object_type, int(object_id)
 
 
+def is_target(value: str) -> bool:
+    """Whether ``value`` is a canonical target (an ownership tag typed by hand may not be)."""
+    kind, _, object_id = value.partition(":")
+    return kind in HOST_TYPES and object_id.isdigit() and target_of(kind, int(object_id)) == value
+
+
 def parse_target(text: str) -> str:
     """``dcim.device:42`` (or ``device:42``, ``vm:7``) as a canonical target; ValueError with
     what to type instead."""

@@ -1,5 +1,6 @@
 """The ``deletion_evidence`` table: proof that a NetBox object is gone, without which no
-host is deleted (a signed ``deleted`` webhook, kept until the host is deleted)."""
+host is deleted (a signed ``deleted`` webhook, or the change-log record a full sync found
+for the reconcile run it marks), kept until the host is deleted."""
 
 from __future__ import annotations
 

@@ -50,12 +50,12 @@ def save_host_config(
 def mark_missing(conn: psycopg.Connection, targets: list[str], reason: str) -> None:
     """NetBox did not return these objects and nothing proves they were deleted: their
     hosts stay, and their host configs say why (``missing_since`` keeps the first time).
-    One statement, however many."""
+    One statement, however many; a state recorded after this transaction began stays."""
     if targets:
         conn.execute(
             "UPDATE host_configs SET missing_since = COALESCE(missing_since, now()),"
             " missing_reason = %s, in_sync = false, checked_at = now(), differences = %s"
-            " WHERE target = ANY(%s)",
+            " WHERE target = ANY(%s) AND (checked_at IS NULL OR checked_at < now())",
             [reason, Jsonb([reason]), targets],
         )
 
@@ -78,14 +78,15 @@ def stale_targets(conn: psycopg.Connection, cutoff_min: int) -> list[str]:
 
 def record_sync_state(conn: psycopg.Connection, differences: dict[str, list[str]]) -> None:
     """Record each host config's sync state: checked now, in sync when it has no
-    differences (sentences). One statement, however many."""
+    differences (sentences). One statement, however many. A state recorded after this
+    transaction began (a reconcile run that committed meanwhile) is fresher and stays."""
     if not differences:
         return
     targets = list(differences)
     conn.execute(
         "UPDATE host_configs h SET checked_at = now(), in_sync = d.found = '[]',"
         " differences = d.found FROM unnest(%s::text[], %s::jsonb[]) AS d(target, found)"
-        " WHERE h.target = d.target",
+        " WHERE h.target = d.target AND (h.checked_at IS NULL OR h.checked_at < now())",
         [targets, [Jsonb(differences[t]) for t in targets]],
     )
 

@@ -43,9 +43,6 @@ class NetBoxGateway:
         self.api = pynetbox.api(url, token=token)
         #: Requests made, by endpoint.
         self.calls: Counter[str] = Counter()
-        #: HTTP requests NetBox answered, by path: pages of a paged read each count.
-        self.requests: Counter[str] = Counter()
-        self.api.http_session.hooks["response"].append(self._count_request)
         self._lock = threading.Lock()
         self._changelog_problems: set[str] = set()
 
@@ -53,21 +50,18 @@ class NetBoxGateway:
         with self._lock:
             self.calls[name] += 1
 
-    def _count_request(self, response: requests.Response, *_args: Any, **_kwargs: Any) -> None:
-        path = requests.utils.urlparse(response.url).path
-        with self._lock:
-            self.requests[path] += 1
-
     def all_hosts(self, object_type: str) -> dict[int, dict[str, Any]]:
         """Every device (or VM) the token may see, with its IP addresses, as
         :meth:`fetch_hosts` gives them: one request per page of :data:`PAGE_SIZE` objects,
         and one per page of the IP addresses assigned to their interfaces."""
         (app, name), ip_filter = ENDPOINTS[object_type]
         self._count(f"{app}.{name}")
-        objs = {o.id: dict(o) for o in getattr(getattr(self.api, app), name).all(limit=PAGE_SIZE)}
+        # Pages ordered by id: a rename during the read cannot move an object across a page.
+        endpoint = getattr(getattr(self.api, app), name)
+        objs = {o.id: dict(o) for o in endpoint.filter(ordering="id", limit=PAGE_SIZE)}
         self._count("ipam.ip_addresses")
         ips = self.api.ipam.ip_addresses.filter(
-            assigned_object_type=INTERFACE_TYPES[object_type], limit=PAGE_SIZE
+            assigned_object_type=INTERFACE_TYPES[object_type], ordering="id", limit=PAGE_SIZE
         )
         return self._with_ips(objs, (dict(ip) for ip in ips), ip_filter)
 

@@ -7,17 +7,24 @@ from typing import Any
 
 import psycopg
 
+#: Seconds a schedule may come due early: ticks are a minute apart and each runs a little
+#: late, so without it a job would slip to the tick after the one it is due at.
+DUE_SLACK_S = 30
+
 
 def claim_due(conn: psycopg.Connection, name: str, interval_min: int, job_id: str) -> bool:
     """Claim schedule ``name`` for job ``job_id`` if it is due (never enqueued, or not within
-    ``interval_min`` minutes). The row lock makes a second scheduler's claim wait for this
-    transaction and then find the schedule no longer due: a due job is enqueued once."""
+    ``interval_min`` minutes, less :data:`DUE_SLACK_S`). The row lock makes a second
+    scheduler's claim wait for this transaction and then find the schedule no longer due: a
+    due job is enqueued once. A schedule without a row yet gets one."""
     row = conn.execute(
-        "UPDATE schedules SET last_enqueued_at = now(), last_job_id = %s WHERE name = %s"
-        " AND (last_enqueued_at IS NULL"
-        "      OR last_enqueued_at <= now() - make_interval(mins => %s))"
+        "INSERT INTO schedules AS s (name, last_enqueued_at, last_job_id)"
+        " VALUES (%(name)s, now(), %(job)s) ON CONFLICT (name) DO UPDATE"
+        " SET last_enqueued_at = now(), last_job_id = %(job)s"
+        " WHERE s.last_enqueued_at IS NULL OR s.last_enqueued_at"
+        "       <= now() - make_interval(mins => %(mins)s, secs => %(slack)s)"
         " RETURNING name",
-        [job_id, name, interval_min],
+        {"name": name, "job": job_id, "mins": interval_min, "slack": -DUE_SLACK_S},
     ).fetchone()
     return row is not None
 

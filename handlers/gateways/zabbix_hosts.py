@@ -15,6 +15,7 @@ from typing import Any
 from handlers.decide.desired import INVENTORY_FIELDS
 from handlers.decide.host_state import ActualHost, Ids
 from handlers.decide.plan import Lookups, ZabbixView
+from handlers.decide.targets import is_target
 from handlers.gateways.zabbix import ZabbixAPIException, ZabbixGateway
 from handlers.gateways.zabbix_dialect import Dialect
 
@@ -25,7 +26,6 @@ HOST_SELECT = {
     "selectParentTemplates": ["templateid", "host"],
     "selectTags": ["tag", "value"],
     "selectMacros": ["hostmacroid", "macro", "value"],
-    "selectInventory": "extend",
 }
 #: Hosts per ``host.get`` of a full read: large pages, few calls, bounded memory per answer.
 HOSTS_PER_CALL = 1000
@@ -173,10 +173,10 @@ def read(zbx: ZabbixGateway, lookups: Lookups) -> ZabbixView:
         zbx,
         ids,
         [*hosts, *owned],
-        lookups.host_names,
-        lookups.visible_names,
-        lookups.owner_tag,
-        owned,
+        names=lookups.host_names,
+        visible_names=lookups.visible_names,
+        owner_tag=lookups.owner_tag,
+        owned=owned,
     )
 
 
@@ -184,22 +184,29 @@ def view_of(
     zbx: ZabbixGateway,
     ids: Ids,
     hosts: list[ActualHost],
+    *,
     names: tuple[str, ...] | None,
     visible_names: tuple[str, ...] | None,
     owner_tag: str,
     owned: list[ActualHost],
 ) -> ZabbixView:
     """The planner's view of ``hosts``: by id, and by the names looked up (every name when
-    None); ``owned``, by the target their ownership tag names."""
+    None); ``owned``, by the target their ownership tag names (a tag value that is not a
+    target, typed by hand, names nothing)."""
     tag = owner_tag.lower()
     names_set = None if names is None else set(names)
     visible_set = None if visible_names is None else set(visible_names)
+    by_owner: dict[str, list[ActualHost]] = {}
+    for host in owned:
+        for name, value in host.tags:
+            if name.lower() == tag and is_target(value):
+                by_owner.setdefault(value, []).append(host)
     return ZabbixView(
         ids=ids,
         by_id={h.hostid: h for h in hosts},
         by_name={h.host: h for h in hosts if names_set is None or h.host in names_set},
         by_visible={h.name: h for h in hosts if visible_set is None or h.name in visible_set},
-        owned={v: h for h in owned for t, v in h.tags if t.lower() == tag},
+        owned={target: tuple(found) for target, found in by_owner.items()},
         has_proxy_groups=zbx.dialect.has_proxy_groups,
         version=zbx.dialect.version_text,
     )

@@ -118,21 +118,21 @@ def read(
         settings=read_settings(conn),
         mappings=mappings.load_mappings(conn),
         provisioned=provisioned or {},
-        deleted=deletion_proofs(conn, netbox, targets, objects),
+        deleted=deletion_proofs(conn, netbox, targets, objects, set(configs)),
     )
     return reading, zabbix_hosts.read(zbx, lookups(reading))
 
 
 def deletion_proofs(
-    conn: Any, netbox: Any, targets: list[str], objects: dict[str, Any]
+    conn: Any, netbox: Any, targets: list[str], objects: dict[str, Any], with_hosts: set[str]
 ) -> dict[str, str]:
     """What proves that targets were deleted: a signed deleted webhook (every recorded one,
-    so that stale ones can be dropped), else, for those NetBox did not return that have a
-    host config or may have a host of ours without one, NetBox's change log (a request per
+    so that stale ones can be dropped), else, for those of ``with_hosts`` (a host config,
+    or a host of ours) that NetBox did not return, NetBox's change log (a request per
     object type and chunk of ids)."""
     evidence = deletion_evidence.load(conn, targets)
     unproven: dict[str, list[int]] = {}
-    for target in targets:
+    for target in sorted(with_hosts):
         if target not in objects and target not in evidence:
             kind, object_id = split_target(target)
             unproven.setdefault(kind, []).append(object_id)
@@ -332,6 +332,7 @@ def _delete(
         taken = zabbix_hosts.taken_names(zbx, [w[0] for w in wanted], [w[1] for w in wanted])
         payloads = archive_payloads(
             [s.config for s in present],
+            [s.actual for s in present],
             plan.settings,
             ids.groups[plan.settings["graveyard_group"]],
             *taken,

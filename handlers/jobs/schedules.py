@@ -8,13 +8,17 @@ when two schedulers run by mistake.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import dramatiq
+import psycopg
 
 from handlers.gateways import schedules
 from handlers.gateways.settings import read_settings
 from handlers.runner import Job
+
+log = logging.getLogger(__name__)
 
 #: System job (its actor's name) -> the setting that holds its interval, minutes.
 SCHEDULES = {
@@ -25,19 +29,31 @@ SCHEDULES = {
 
 
 def tick(job: Job, broker: dramatiq.Broker) -> dict[str, Any]:
-    """Enqueue every due system job. The message is published before the claim commits: if
-    publishing fails, the claim rolls back and the next tick tries again."""
+    """Enqueue every due system job, each claimed and published in a savepoint of its own:
+    if publishing one fails, its claim rolls back (the next tick tries again), the others
+    stand, and the tick is ``partial``. Only a failure of the tick's own commit, after
+    publishing, can let the next tick enqueue a job again: at least once, never lost."""
     settings = read_settings(job.conn)
-    enqueued = []
+    enqueued, failed = [], {}
     for name, setting in SCHEDULES.items():
         message = broker.get_actor(name).message()
-        if schedules.claim_due(job.conn, name, settings[setting], message.message_id):
-            broker.enqueue(message)
-            enqueued.append(name)
-    return {"enqueued": enqueued}
+        try:
+            with job.conn.transaction():
+                if not schedules.claim_due(job.conn, name, settings[setting], message.message_id):
+                    continue
+                broker.enqueue(message)
+        except Exception as exc:  # noqa: BLE001 -- the other schedules still run; recorded
+            log.exception("could not enqueue the system job %s", name)
+            failed[name] = f"{type(exc).__name__}: {exc}"
+            continue
+        enqueued.append(name)
+    if failed:
+        job.partial = True
+        job.log("error", f"schedule tick: could not enqueue {', '.join(failed)}", data=failed)
+    return {"enqueued": enqueued, **({"failed": failed} if failed else {})}
 
 
-def run_now(conn: Any, broker: dramatiq.Broker, name: str) -> dramatiq.Message:
+def run_now(conn: psycopg.Connection, broker: dramatiq.Broker, name: str) -> dramatiq.Message:
     """Enqueue system job ``name`` now (``nzc schedules run``); its interval counts from now."""
     if name not in SCHEDULES:
         raise ValueError(

@@ -13,24 +13,35 @@ itself. HostConfigSyncRefresh records each host config's sync state and marks no
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
 from handlers.decide.desired import owner_tag_name
+from handlers.decide.host_state import ActualHost, Ids
 from handlers.decide.plan import (
     CREATE,
+    DELETE,
     DISABLE,
     MISSING,
     MISSING_REASON,
     UPDATE,
     Plan,
     Reading,
+    ZabbixView,
     decide,
     lookups,
 )
 from handlers.decide.sync import SyncMarks, marks, sync_states
-from handlers.decide.targets import target_of
-from handlers.gateways import dirty_targets, host_configs, mappings, zabbix_hosts
+from handlers.decide.targets import is_target, target_of
+from handlers.gateways import (
+    deletion_evidence,
+    dirty_targets,
+    host_configs,
+    mappings,
+    target_failures,
+    zabbix_hosts,
+)
 from handlers.gateways.settings import read_settings
 from handlers.gateways.zabbix import ZabbixGateway
 from handlers.jobs.reconcile import DEFAULT_BATCH, deletion_proofs, plan_targets
@@ -39,11 +50,16 @@ from schemas.netbox import HOST_TYPES
 
 #: Names per ``host.get`` when looking up who holds the names of hosts to be created.
 NAMES_PER_CALL = 1000
+#: A refresh of more stale host configs than this reads everything at once (a few calls
+#: per thousand hosts) rather than in batches by id (a few calls per batch of 200).
+FULL_READ_ABOVE = 2000
 
 
-def compare_all(conn: Any, zbx: ZabbixGateway, netbox: Any) -> tuple[Plan, Reading]:
+def compare_all(
+    conn: Any, zbx: ZabbixGateway, netbox: Any, also: Iterable[str] = ()
+) -> tuple[Plan, Reading]:
     """Read every NetBox device and VM, every host config and every Zabbix host of ours,
-    and decide on each target; writes nothing."""
+    and decide on each target (and on the targets ``also`` names); writes nothing."""
     settings = read_settings(conn)
     objects = {
         target_of(kind, object_id): entry
@@ -53,32 +69,35 @@ def compare_all(conn: Any, zbx: ZabbixGateway, netbox: Any) -> tuple[Plan, Readi
     configs = host_configs.load_all(conn)
     owner_tag = owner_tag_name(settings)
     raw = zabbix_hosts.owned_hosts(zbx, owner_tag)
-    owned = {t["value"] for h in raw for t in h["tags"] if t["tag"].lower() == owner_tag.lower()}
+    owned = {
+        t["value"]
+        for h in raw
+        for t in h["tags"]
+        if t["tag"].lower() == owner_tag.lower() and is_target(t["value"])
+    }
     # Hosts our configs name that lost the ownership tag (removed by hand) are read too,
     # so the plan repairs them rather than creating a second host.
     untagged = sorted({c["hostid"] for c in configs.values()} - {h["hostid"] for h in raw})
-    raw_untagged = [
+    raw += [
         h
         for start in range(0, len(untagged), zabbix_hosts.HOSTS_PER_CALL)
         for h in zabbix_hosts.get_hosts(
             zbx, hostids=tuple(untagged[start : start + zabbix_hosts.HOSTS_PER_CALL])
         )
     ]
-    targets = sorted(set(objects) | set(configs) | owned)
+    targets = sorted(set(objects) | set(configs) | owned | set(also))
     reading = Reading(
         targets=targets,
         objects=objects,
         configs=configs,
         settings=settings,
         mappings=mappings.load_mappings(conn),
-        deleted=deletion_proofs(conn, netbox, targets, objects),
+        deleted=deletion_proofs(conn, netbox, targets, objects, set(configs) | owned),
     )
     wanted = lookups(reading)
     ids = zabbix_hosts.read_ids(zbx, wanted.groups, wanted.templates)
     hosts = [zabbix_hosts.actual_host(zbx.dialect, h, ids) for h in raw]
-    hosts_untagged = [zabbix_hosts.actual_host(zbx.dialect, h, ids) for h in raw_untagged]
-    known = [*hosts, *hosts_untagged]
-    plan = decide(reading, zabbix_hosts.view_of(zbx, ids, known, None, None, owner_tag, hosts))
+    plan = decide(reading, _view(zbx, ids, hosts, owner_tag))
     # The names a host to be created (or renamed) would take may be held by hosts that are
     # not ours: look those names up, then decide on these targets again.
     unsure = [
@@ -98,9 +117,16 @@ def compare_all(conn: Any, zbx: ZabbixGateway, netbox: Any) -> tuple[Plan, Readi
                 visible_names=names.visible_names[start : start + NAMES_PER_CALL],
             )
         others = [zabbix_hosts.actual_host(zbx.dialect, h, ids) for h in found]
-        view = zabbix_hosts.view_of(zbx, ids, [*known, *others], None, None, owner_tag, hosts)
+        view = _view(zbx, ids, [*hosts, *others], owner_tag)
         plan = replace(plan, steps={**plan.steps, **decide(sub, view).steps})
     return plan, reading
+
+
+def _view(zbx: ZabbixGateway, ids: Ids, hosts: list[ActualHost], owner_tag: str) -> ZabbixView:
+    """The planner's view of everything read: every host by id and by its names."""
+    return zabbix_hosts.view_of(
+        zbx, ids, hosts, names=None, visible_names=None, owner_tag=owner_tag, owned=hosts
+    )
 
 
 def _record_state(conn: Any, plan: Plan, configs: dict[str, Any], targets: set[str]) -> int:
@@ -116,8 +142,10 @@ def plan_sync(
     conn: Any, zbx: ZabbixGateway, netbox: Any, allow_deletions: int | None = None
 ) -> tuple[Plan, Reading, SyncMarks]:
     """What a sync would do (``nzc sync now --dry-run`` prints it); writes nothing."""
-    plan, reading = compare_all(conn, zbx, netbox)
-    return plan, reading, marks(plan, plan.settings["max_deletions"], allowed=allow_deletions)
+    failures = {t: f["error"] for t, f in target_failures.load(conn).items()}
+    plan, reading = compare_all(conn, zbx, netbox, also=failures)
+    limit = plan.settings["max_deletions"]
+    return plan, reading, marks(plan, limit, allowed=allow_deletions, failures=failures)
 
 
 def sync_hosts(
@@ -127,6 +155,11 @@ def sync_hosts(
     orphaned for the reconcile runs, and record every host config's sync state. Past the
     deletion limit no deletion is marked, the run is ``partial`` and says how to proceed."""
     plan, reading, marked = plan_sync(job.conn, zbx, netbox, allow_deletions)
+    # The proof the sync found (the change log) goes with each deletion it marks, so the
+    # reconcile run acts on it too (a host of ours that no host config names included).
+    for target in marked.reasons:
+        if plan.steps[target].action == DELETE:
+            deletion_evidence.record(job.conn, target, reading.deleted[target], None)
     dirty_targets.mark_many(job.conn, marked.reasons)
     differ = _record_state(job.conn, plan, reading.configs, set(reading.configs))
     actions = Counter(step.action for step in plan.steps.values())
@@ -152,18 +185,21 @@ def sync_hosts(
 
 def refresh_sync_state(job: Job, zbx: ZabbixGateway, netbox: Any) -> dict[str, Any]:
     """HostConfigSyncRefresh: recompute the sync state of the host configs not checked within
-    ``sync_refresh_cutoff_min`` (by id for a few, with a full read for many); writes
+    ``sync_refresh_cutoff_min`` (by id, in batches, or with a full read for many); writes
     nothing to Zabbix and marks nothing."""
     cutoff = read_settings(job.conn)["sync_refresh_cutoff_min"]
     stale = host_configs.stale_targets(job.conn, cutoff)
     if not stale:
         return {"checked": 0, "differing": 0, "cutoff_min": cutoff}
-    if len(stale) > DEFAULT_BATCH:
+    if len(stale) > FULL_READ_ABOVE:
         plan, reading = compare_all(job.conn, zbx, netbox)
-        configs = reading.configs
+        differ = _record_state(job.conn, plan, reading.configs, set(stale))
     else:
-        plan = plan_targets(job.conn, zbx, netbox, stale)
-        configs = host_configs.load_host_configs(job.conn, stale)
-    differ = _record_state(job.conn, plan, configs, set(stale))
+        differ = 0
+        for start in range(0, len(stale), DEFAULT_BATCH):
+            chunk = stale[start : start + DEFAULT_BATCH]
+            plan = plan_targets(job.conn, zbx, netbox, chunk)
+            configs = {t: s.config for t, s in plan.steps.items() if s.config}
+            differ += _record_state(job.conn, plan, configs, set(chunk))
     job.log("info", f"HostConfigSyncRefresh: checked {len(stale)} host configs, {differ} differ")
     return {"checked": len(stale), "differing": differ, "cutoff_min": cutoff}

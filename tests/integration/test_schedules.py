@@ -96,7 +96,7 @@ def test_two_schedulers_ticking_at_once_enqueue_a_due_job_once(
         lambda: (
             db.execute(
                 "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database()"
-                " AND wait_event_type = 'Lock' AND query LIKE 'UPDATE schedules%%'"
+                " AND wait_event_type = 'Lock' AND query LIKE 'INSERT INTO schedules%%'"
             ).fetchone()["n"]
             == 1
         ),

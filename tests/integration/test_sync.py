@@ -126,10 +126,13 @@ def test_a_host_edited_by_hand_shows_out_of_sync_after_a_refresh_and_a_sync_repa
     assert out.strip() == "every host config was in sync when last checked", out
 
 
-def test_an_orphaned_host_of_ours_goes_per_delete_mode_and_other_hosts_are_never_touched(stack, db):
+@pytest.mark.parametrize("delete_mode", ["soft", "hard"])
+def test_an_orphaned_host_of_ours_goes_per_delete_mode_and_other_hosts_are_never_touched(
+    stack, db, delete_mode
+):
     sim, runtime, zabbix = stack
     orphan, hidden = make_devices(stack, "orphan-01", "hidden-01")
-    db.execute("UPDATE settings SET delete_mode = 'hard'")
+    db.execute("UPDATE settings SET delete_mode = %s", [delete_mode])
     group = zabbix.call(
         "hostgroup.get", {"output": ["groupid"], "filter": {"name": ["NetBox devices"]}}
     )
@@ -155,7 +158,24 @@ def test_an_orphaned_host_of_ours_goes_per_delete_mode_and_other_hosts_are_never
     assert code == 0, err
     stack.settle()
     after = hosts_by_name(zabbix)
-    assert "orphan-01" not in after and "orphan-01 (archived)" not in after  # hard delete
+    assert "orphan-01" not in after
+    if delete_mode == "hard":
+        assert "orphan-01 (archived)" not in after
+    else:
+        archived = zabbix.call(
+            "host.get",
+            {"hostids": [after["orphan-01 (archived)"]["hostid"]], "selectTags": "extend"},
+        )[0]
+        assert archived["status"] == "1"
+        tags = {(t["tag"], t["value"]) for t in archived["tags"]}
+        assert ("netbox-archived", f"dcim.device:{orphan}") in tags
+        assert not any(tag == "netbox-object" for tag, _ in tags)
+        # No longer ours: a second sync leaves the archived host alone.
+        writes = runtime.zabbix.calls["host.update"]
+        assert nzc_sync(stack, "--wait", "120")[0] == 0
+        stack.settle()
+        assert runtime.zabbix.calls["host.update"] == writes
+        assert "orphan-01 (archived)" in hosts_by_name(zabbix)
     assert after["hidden-01"]["status"] == "0"
     assert after["manual-01"]["hostid"] == manual["hostids"][0]
     assert after["unseen-01"]["hostid"] == unseen["hostids"][0]

@@ -1063,7 +1063,7 @@ def test_groups_are_created_only_for_writes_that_send_them():
 
 def owned_view(host, **kw):
     """What Zabbix answered when the host was found only by its ownership tag."""
-    return replace(view(**kw), by_id={host.hostid: host}, owned={ONE: host})
+    return replace(view(**kw), by_id={host.hostid: host}, owned={ONE: (host,)})
 
 
 def test_a_host_of_ours_found_only_by_its_tag_is_adopted_never_made_twice():
@@ -1091,7 +1091,20 @@ def test_an_archived_host_of_ours_is_left_as_it_is():
     assert back.action == CREATE
 
 
-def test_lookups_ask_for_hosts_by_tag_only_for_targets_without_a_host_config():
-    r = reading({ONE: device(1), target(2): device(2)}, configs=[config()])
+def test_a_live_host_of_ours_wins_over_one_archived_before_archives_lost_the_tag():
+    archived = actual(desired_for(device(1)), hostid="9", groups=("NetBox graveyard",))
+    live = actual(desired_for(device(1)), name="renamed-by-hand")
+    both = replace(view(), by_id={"9": archived, HOSTID: live}, owned={ONE: (archived, live)})
+    step = decide(reading({ONE: device(1)}), both).steps[ONE]
+    assert (step.action, step.actual.hostid) == (UPDATE, HOSTID)
+
+
+def test_lookups_ask_for_hosts_by_tag_only_for_new_objects_netbox_wants_a_host_for():
+    r = reading(
+        {ONE: device(1), target(2): device(2), target(3): device(3, status={"value": "x"})},
+        targets=[ONE, target(2), target(3), target(4), target(5)],
+        configs=[config()],
+        deleted={target(5): WEBHOOK},
+    )
     found = lookups(r)
-    assert (found.owners, found.owner_tag) == ((target(2),), "netbox-object")
+    assert (found.owners, found.owner_tag) == ((target(2), target(5)), "netbox-object")

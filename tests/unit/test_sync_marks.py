@@ -4,6 +4,7 @@ from dataclasses import replace
 
 from handlers.decide.plan import decide
 from handlers.decide.sync import describe, marks, sync_states
+from handlers.decide.targets import is_target
 from tests.unit.test_plan import (
     HOSTID,
     ONE,
@@ -16,6 +17,7 @@ from tests.unit.test_plan import (
     target,
     view,
 )
+from tests.unit.test_plan import mapping as base_mapping_with
 
 
 def in_step_config(tgt=ONE, hostid=HOSTID):
@@ -41,7 +43,7 @@ def test_only_what_a_run_must_change_is_marked_and_a_host_in_step_is_not():
 
 def test_a_host_in_step_whose_host_config_is_stale_or_missing_is_marked():
     host = actual(desired_for(device(1)))
-    lost = decide(reading({ONE: device(1)}), replace(view(), owned={ONE: host}))
+    lost = decide(reading({ONE: device(1)}), replace(view(), owned={ONE: (host,)}))
     assert "no host config names it" in marks(lost, limit=50).reasons[ONE]
     stale = {**in_step_config(), "missing_since": "2026-12-01"}
     back = decide(reading({ONE: device(1)}, configs=[stale]), view(host))
@@ -70,3 +72,23 @@ def test_deletions_past_the_limit_are_all_held_back_and_the_rest_still_marked():
     allowed = marks(plan, limit=1, allowed=2)
     assert set(allowed.reasons) == {target(1), target(2), target(3)} and allowed.held is None
     assert "more than --allow-deletions (1)" in marks(plan, limit=50, allowed=1).held
+
+
+def test_a_failed_target_is_marked_again_unless_refused_again_for_the_same_reason():
+    missing_template = [{**base_mapping_with(templates=["Nope"])}]
+    plan = decide(
+        reading({ONE: device(1), target(2): device(2)}, mappings=missing_template), view()
+    )
+    reason = plan.steps[ONE].reason
+    got = marks(plan, limit=50, failures={ONE: reason, target(2): "Zabbix refused host.create"})
+    assert got.reasons == {target(2): "full sync: refuse"}
+    gone = decide(reading({}, targets=[target(5)]), view())
+    assert marks(gone, limit=50, failures={target(5): "boom"}).reasons == {
+        target(5): "full sync: its last run failed"
+    }
+
+
+def test_only_canonical_targets_are_targets():
+    assert is_target("dcim.device:42") and is_target("virtualization.virtualmachine:7")
+    for typed in ("", "device:42", "dcim.device:", "dcim.device:042", "dcim.interface:5", "x"):
+        assert not is_target(typed)

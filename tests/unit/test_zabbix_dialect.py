@@ -41,8 +41,13 @@ def test_host_writes_carry_groups_in_every_version(dialect):
     undo = undo_update_payload(dialect, actual, changes, ids, None)
     assert undo["groups"] == [{"groupid": "g-Other"}] and "hostgroups" not in undo
     config = {"hostid": "1", "host": "a", "name": "a"}
-    (archived,) = archive_payloads([config], SETTINGS, "9", set(), set())
+    (archived,) = archive_payloads([config], [actual], SETTINGS, "9", set(), set())
     assert archived["groups"] == [{"groupid": "9"}] and "hostgroups" not in archived
+    # No longer ours: the ownership tag becomes the archived tag, other tags stay.
+    tags = {(t["tag"], t["value"]) for t in archived["tags"]}
+    assert ("netbox-archived", "dcim.device:1") in tags
+    assert not any(t == "netbox-object" for t, _ in tags)
+    assert {t for t in actual.tags if t[0] != "netbox-object"} <= tags
 
 
 def test_proxy_assignment_uses_proxy_hostid_on_60_and_monitored_by_from_70():
