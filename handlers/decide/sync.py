@@ -113,7 +113,7 @@ def describe(plan: Plan, reasons: dict[str, str]) -> list[str]:
     lines = []
     for target in sorted(reasons):
         step = plan.steps[target]
-        name = step.desired.host if step.desired else (step.config or {}).get("host", "")
-        lines.append(f"{step.action:8} {target} {name!r}")
+        name = step.desired.host if step.desired else (step.config or {}).get("host")
+        lines.append(f"{step.action:8} {target}" + (f" {name!r}" if name else ""))
         lines += [f"    {p}" for p in found.get(target, [reasons[target]])]
     return lines

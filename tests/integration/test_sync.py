@@ -234,3 +234,26 @@ def test_a_sync_never_makes_a_second_host_for_an_object_whose_host_config_was_lo
         "SELECT * FROM host_configs WHERE target = %s", [f"dcim.device:{dev}"]
     ).fetchone()
     assert config["hostid"] == host["hostid"] and config["in_sync"]
+
+
+def test_a_sync_plans_no_create_where_a_host_that_is_not_ours_holds_the_name(stack, db):
+    sim, runtime, zabbix = stack
+    sim.sender.dropped = lambda _body: True  # the device's webhooks never arrive
+    dev = sim.sim.create_device("taken-01", ip="10.0.71.1/24")
+    group = zabbix.call(
+        "hostgroup.get", {"output": ["groupid"], "filter": {"name": ["Zabbix servers"]}}
+    )[0]["groupid"]
+    zabbix.call("host.create", {"host": "taken-01", "groups": [{"groupid": group}]})
+
+    code, out, err = nzc_sync(stack, "--dry-run")
+    assert code == 0, err
+    assert f"refuse   dcim.device:{dev}" in out.splitlines()
+    assert "a Zabbix host named 'taken-01' already exists and is not ours" in out
+    creates = runtime.zabbix.calls["host.create"]
+    assert nzc_sync(stack, "--wait", "120")[0] == 1  # the target failed, and says so
+    stack.settle()
+    assert runtime.zabbix.calls["host.create"] == creates
+    assert [
+        h["host"]
+        for h in zabbix.call("host.get", {"output": ["host"], "search": {"host": "taken-01"}})
+    ] == ["taken-01"]
