@@ -54,6 +54,49 @@ class NoPrimaryIP(NotMonitorable):
     ``no_primary_ip`` setting's choice."""
 
 
+#: Keys of a nested NetBox object (site, role, platform, tenant, tag, device type,
+#: manufacturer) that naming and mapping read.
+_REF_KEYS = ("id", "name", "slug", "display", "model")
+#: Keys of a device or VM the planner reads as they are.
+_PLAIN_KEYS = ("id", "name", "display", "status", "serial", "asset_tag", "description")
+
+
+def _ref(value: Any) -> Any:
+    if not isinstance(value, dict):
+        return value
+    ref = {k: value[k] for k in _REF_KEYS if k in value}
+    if isinstance(value.get("manufacturer"), dict):
+        ref["manufacturer"] = _ref(value["manufacturer"])
+    return ref
+
+
+def host_facts(obj: dict[str, Any]) -> dict[str, Any]:
+    """What :func:`build_desired`, :func:`select_mapping`, :func:`overrides` and
+    :func:`name_candidates` read of a device or VM, and nothing else: a full sync holds
+    every object at once, and NetBox's representation is some ten times larger."""
+    facts = {k: obj[k] for k in _PLAIN_KEYS if k in obj}
+    for key in ("site", "role", "platform", "tenant", "device_type"):
+        if key in obj:
+            facts[key] = _ref(obj[key])
+    for key in ("primary_ip", "primary_ip4", "primary_ip6"):
+        if key in obj:
+            ip = obj[key]
+            facts[key] = {k: ip[k] for k in ("id", "address") if k in ip} if ip else ip
+    facts["tags"] = [_ref(t) for t in obj.get("tags") or []]
+    facts["custom_fields"] = {
+        k: v for k, v in (obj.get("custom_fields") or {}).items() if k.startswith("zabbix_")
+    }
+    facts["config_context"] = {"zabbix": (obj.get("config_context") or {}).get("zabbix")}
+    return facts
+
+
+def ip_facts(ip: dict[str, Any]) -> dict[str, Any]:
+    """What the planner reads of an IP address: its id, DNS name and owner."""
+    assigned = ip.get("assigned_object") or {}
+    owner = {k: {"id": assigned[k]["id"]} for k in ("device", "virtual_machine") if assigned.get(k)}
+    return {"id": ip.get("id"), "dns_name": ip.get("dns_name"), "assigned_object": owner}
+
+
 def _name(value: Any) -> str:
     if isinstance(value, dict):
         return str(value.get("name") or value.get("display") or value.get("model") or "")

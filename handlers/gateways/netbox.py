@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import pynetbox
 import requests
 
+from handlers.decide.desired import host_facts, ip_facts
 from schemas.netbox import DEVICE, VM
 
 log = logging.getLogger(__name__)
@@ -27,6 +29,13 @@ ENDPOINTS = {
 INTERFACE_TYPES = {DEVICE: "dcim.interface", VM: "virtualization.vminterface"}
 #: Objects per page of a full read: NetBox's largest page (MAX_PAGE_SIZE, 1000 by default).
 PAGE_SIZE = 1000
+
+
+def _raw(endpoint: Any, **filters: Any) -> Iterator[dict[str, Any]]:
+    """The objects of a filtered list as NetBox's JSON, page after page (pynetbox's own
+    request and paging, without building a Record per object: a full read holds every
+    device, and Records cost several times their JSON in time and memory)."""
+    return endpoint.filter(**filters).request.get()
 
 
 class NetBoxGateway:
@@ -53,20 +62,23 @@ class NetBoxGateway:
     def all_hosts(self, object_type: str) -> dict[int, dict[str, Any]]:
         """Every device (or VM) the token may see, with its IP addresses, as
         :meth:`fetch_hosts` gives them: one request per page of :data:`PAGE_SIZE` objects,
-        and one per page of the IP addresses assigned to their interfaces."""
+        and one per page of the IP addresses assigned to their interfaces. Pages come
+        ordered by id, so a rename during the read cannot move an object across pages."""
         (app, name), ip_filter = ENDPOINTS[object_type]
         self._count(f"{app}.{name}")
-        # Pages ordered by id: a rename during the read cannot move an object across a page.
         endpoint = getattr(getattr(self.api, app), name)
-        objs = {o.id: dict(o) for o in endpoint.filter(ordering="id", limit=PAGE_SIZE)}
+        objs = {o["id"]: host_facts(o) for o in _raw(endpoint, ordering="id", limit=PAGE_SIZE)}
         self._count("ipam.ip_addresses")
-        ips = self.api.ipam.ip_addresses.filter(
-            assigned_object_type=INTERFACE_TYPES[object_type], ordering="id", limit=PAGE_SIZE
+        ips = _raw(
+            self.api.ipam.ip_addresses,
+            assigned_object_type=INTERFACE_TYPES[object_type],
+            ordering="id",
+            limit=PAGE_SIZE,
         )
-        return self._with_ips(objs, (dict(ip) for ip in ips), ip_filter)
+        return self._with_ips(objs, ips, ip_filter)
 
     def _with_ips(
-        self, objs: dict[int, dict[str, Any]], ips: Any, ip_filter: str
+        self, objs: dict[int, dict[str, Any]], ips: Iterable[dict[str, Any]], ip_filter: str
     ) -> dict[int, dict[str, Any]]:
         """Each object with the IP addresses assigned to its interfaces."""
         owner_key = "device" if ip_filter == "device_id" else "virtual_machine"
@@ -74,25 +86,21 @@ class NetBoxGateway:
         for rep in ips:
             owner = ((rep.get("assigned_object") or {}).get(owner_key) or {}).get("id")
             if owner in found:
-                found[owner].append(rep)
+                found[owner].append(ip_facts(rep))
         return {i: {"obj": obj, "ips": found[i]} for i, obj in objs.items()}
 
     def fetch_hosts(self, object_type: str, ids: list[int]) -> dict[int, dict[str, Any]]:
-        """id -> {"obj": representation, "ips": its IP addresses}, for those that exist."""
+        """id -> {"obj": what the planner reads of it, "ips": its IP addresses}, for those
+        that exist."""
         if not ids:
             return {}
         (app, name), ip_filter = ENDPOINTS[object_type]
         endpoint = getattr(getattr(self.api, app), name)
         self._count(f"{app}.{name}")
-        objs = {o.id: dict(o) for o in endpoint.filter(id=ids, limit=1000)}
+        objs = {o["id"]: host_facts(o) for o in _raw(endpoint, id=ids, limit=1000)}
         self._count("ipam.ip_addresses")
         ips = (
-            (
-                dict(ip)
-                for ip in self.api.ipam.ip_addresses.filter(**{ip_filter: list(objs)}, limit=1000)
-            )
-            if objs
-            else ()
+            _raw(self.api.ipam.ip_addresses, **{ip_filter: list(objs)}, limit=1000) if objs else ()
         )
         return self._with_ips(objs, ips, ip_filter)
 

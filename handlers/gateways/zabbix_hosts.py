@@ -33,9 +33,25 @@ HOSTS_PER_CALL = 1000
 TAG_EQUALS, TAG_EXISTS = 1, 4
 
 
-def read_ids(zbx: ZabbixGateway, groups: tuple[str, ...], templates: tuple[str, ...]) -> Ids:
+def read_proxies(zbx: ZabbixGateway) -> Ids:
+    """Ids of every proxy and proxy group (what :func:`actual_host` needs): a call each."""
+    name_field = zbx.dialect.proxy_name_field
+    proxies = zbx.call("proxy.get", {"output": ["proxyid", name_field]})
+    proxy_groups = {}
+    if zbx.dialect.has_proxy_groups:
+        found = zbx.call("proxygroup.get", {"output": ["proxy_groupid", "name"]})
+        proxy_groups = {g["name"]: g["proxy_groupid"] for g in found}
+    return Ids(proxies={p[name_field]: p["proxyid"] for p in proxies}, proxy_groups=proxy_groups)
+
+
+def read_ids(
+    zbx: ZabbixGateway,
+    groups: tuple[str, ...],
+    templates: tuple[str, ...],
+    proxies: Ids | None = None,
+) -> Ids:
     """Ids of the named host groups and templates (those that exist), and of every proxy
-    and proxy group: one call per kind."""
+    and proxy group (unless ``proxies`` already has them): one call per kind."""
     found_groups, found_templates = {}, {}
     if groups:
         found = zbx.call(
@@ -48,18 +64,8 @@ def read_ids(zbx: ZabbixGateway, groups: tuple[str, ...], templates: tuple[str, 
             {"output": ["templateid", "host"], "filter": {"host": list(templates)}},
         )
         found_templates = {t["host"]: t["templateid"] for t in found}
-    name_field = zbx.dialect.proxy_name_field
-    proxies = zbx.call("proxy.get", {"output": ["proxyid", name_field]})
-    proxy_groups = {}
-    if zbx.dialect.has_proxy_groups:
-        found = zbx.call("proxygroup.get", {"output": ["proxy_groupid", "name"]})
-        proxy_groups = {g["name"]: g["proxy_groupid"] for g in found}
-    return Ids(
-        groups=found_groups,
-        templates=found_templates,
-        proxies={p[name_field]: p["proxyid"] for p in proxies},
-        proxy_groups=proxy_groups,
-    )
+    monitors = proxies or read_proxies(zbx)
+    return Ids(found_groups, found_templates, monitors.proxies, monitors.proxy_groups)
 
 
 def get_hosts(
@@ -103,28 +109,33 @@ def _host_query(dialect: Dialect, *, inventory: Any = "extend") -> dict[str, Any
 
 
 def owned_hosts(
-    zbx: ZabbixGateway, owner_tag: str, targets: tuple[str, ...] | None = None
+    zbx: ZabbixGateway, owner_tag: str, targets: tuple[str, ...]
 ) -> list[dict[str, Any]]:
-    """Raw hosts carrying our ownership tag ``owner_tag``: for ``targets`` (one call), or
-    every one (one light call for their ids, then one per :data:`HOSTS_PER_CALL` hosts,
-    reading only the inventory fields the diff compares)."""
-    if targets is not None:
-        if not targets:
-            return []
-        tags = [{"tag": owner_tag, "value": t, "operator": TAG_EQUALS} for t in targets]
-        return zbx.call("host.get", {**_host_query(zbx.dialect), "tags": tags})
-    ids = [
-        h["hostid"]
-        for h in zbx.call(
-            "host.get",
-            {"output": ["hostid"], "tags": [{"tag": owner_tag, "operator": TAG_EXISTS}]},
-        )
-    ]
+    """Raw hosts whose ownership tag ``owner_tag`` names one of ``targets``: one call."""
+    if not targets:
+        return []
+    tags = [{"tag": owner_tag, "value": t, "operator": TAG_EQUALS} for t in targets]
+    return zbx.call("host.get", {**_host_query(zbx.dialect), "tags": tags})
+
+
+def every_owned_host(zbx: ZabbixGateway, owner_tag: str, proxies: Ids) -> list[ActualHost]:
+    """Every host carrying our ownership tag: one light call for their ids, then one per
+    :data:`HOSTS_PER_CALL` hosts with only the fields (and inventory fields) the diff
+    compares, each answer turned into :class:`ActualHost` before the next is read."""
+    found = zbx.call(
+        "host.get", {"output": ["hostid"], "tags": [{"tag": owner_tag, "operator": TAG_EXISTS}]}
+    )
+    return hosts_by_id(zbx, [h["hostid"] for h in found], proxies)
+
+
+def hosts_by_id(zbx: ZabbixGateway, hostids: list[str], proxies: Ids) -> list[ActualHost]:
+    """The hosts of ``hostids``, a call per :data:`HOSTS_PER_CALL`, as :class:`ActualHost`."""
     query = _host_query(zbx.dialect, inventory=sorted(set(INVENTORY_FIELDS.values())))
-    found: list[dict[str, Any]] = []
-    for start in range(0, len(ids), HOSTS_PER_CALL):
-        found += zbx.call("host.get", {**query, "hostids": ids[start : start + HOSTS_PER_CALL]})
-    return found
+    hosts: list[ActualHost] = []
+    for start in range(0, len(hostids), HOSTS_PER_CALL):
+        page = zbx.call("host.get", {**query, "hostids": hostids[start : start + HOSTS_PER_CALL]})
+        hosts += [actual_host(zbx.dialect, raw, proxies) for raw in page]
+    return hosts
 
 
 def actual_host(dialect: Dialect, raw: dict[str, Any], ids: Ids) -> ActualHost:

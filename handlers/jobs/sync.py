@@ -33,7 +33,7 @@ from handlers.decide.plan import (
     lookups,
 )
 from handlers.decide.sync import SyncMarks, marks, sync_states
-from handlers.decide.targets import is_target, target_of
+from handlers.decide.targets import target_of
 from handlers.gateways import (
     deletion_evidence,
     dirty_targets,
@@ -68,36 +68,25 @@ def compare_all(
     }
     configs = host_configs.load_all(conn)
     owner_tag = owner_tag_name(settings)
-    raw = zabbix_hosts.owned_hosts(zbx, owner_tag)
-    owned = {
-        t["value"]
-        for h in raw
-        for t in h["tags"]
-        if t["tag"].lower() == owner_tag.lower() and is_target(t["value"])
-    }
+    proxies = zabbix_hosts.read_proxies(zbx)
+    hosts = zabbix_hosts.every_owned_host(zbx, owner_tag, proxies)
     # Hosts our configs name that lost the ownership tag (removed by hand) are read too,
     # so the plan repairs them rather than creating a second host.
-    untagged = sorted({c["hostid"] for c in configs.values()} - {h["hostid"] for h in raw})
-    raw += [
-        h
-        for start in range(0, len(untagged), zabbix_hosts.HOSTS_PER_CALL)
-        for h in zabbix_hosts.get_hosts(
-            zbx, hostids=tuple(untagged[start : start + zabbix_hosts.HOSTS_PER_CALL])
-        )
-    ]
-    targets = sorted(set(objects) | set(configs) | owned | set(also))
+    untagged = sorted({c["hostid"] for c in configs.values()} - {h.hostid for h in hosts})
+    hosts += zabbix_hosts.hosts_by_id(zbx, untagged, proxies)
+    view = _view(zbx, proxies, hosts, owner_tag)
+    targets = sorted(set(objects) | set(configs) | set(view.owned) | set(also))
     reading = Reading(
         targets=targets,
         objects=objects,
         configs=configs,
         settings=settings,
         mappings=mappings.load_mappings(conn),
-        deleted=deletion_proofs(conn, netbox, targets, objects, set(configs) | owned),
+        deleted=deletion_proofs(conn, netbox, targets, objects, set(configs) | set(view.owned)),
     )
     wanted = lookups(reading)
-    ids = zabbix_hosts.read_ids(zbx, wanted.groups, wanted.templates)
-    hosts = [zabbix_hosts.actual_host(zbx.dialect, h, ids) for h in raw]
-    plan = decide(reading, _view(zbx, ids, hosts, owner_tag))
+    ids = zabbix_hosts.read_ids(zbx, wanted.groups, wanted.templates, proxies)
+    plan = decide(reading, replace(view, ids=ids))
     # The names a host to be created (or renamed) would take may be held by hosts that are
     # not ours: look those names up, then decide on these targets again.
     unsure = [
@@ -116,7 +105,7 @@ def compare_all(
                 names=names.host_names[start : start + NAMES_PER_CALL],
                 visible_names=names.visible_names[start : start + NAMES_PER_CALL],
             )
-        others = [zabbix_hosts.actual_host(zbx.dialect, h, ids) for h in found]
+        others = [zabbix_hosts.actual_host(zbx.dialect, h, proxies) for h in found]
         view = _view(zbx, ids, [*hosts, *others], owner_tag)
         plan = replace(plan, steps={**plan.steps, **decide(sub, view).steps})
     return plan, reading

@@ -1,10 +1,14 @@
 """Desired state and diff, as pure functions, on the captured NetBox representations."""
 
+import json
+
 import pytest
 
 from handlers.decide.desired import (
     NotMonitorable,
     build_desired,
+    host_facts,
+    ip_facts,
     overrides,
     select_mapping,
     technical_name,
@@ -201,3 +205,40 @@ def test_targets_accept_the_object_type_or_a_short_form(text, target):
 def test_a_bad_target_says_how_to_write_one(text):
     with pytest.raises(ValueError, match="write OBJECT_TYPE:ID, e.g. dcim.device:42"):
         parse_target(text)
+
+
+@pytest.mark.parametrize(
+    "obj_file,ips_file,target",
+    [
+        (
+            "device_sw-core-01_final.json",
+            "device_ip-addresses_sw-core-01_final.json",
+            "dcim.device:1",
+        ),
+        (
+            "vm_vm-app-01_final.json",
+            "vm_ip-addresses_vm-app-01_final.json",
+            "virtualization.virtualmachine:1",
+        ),
+    ],
+)
+def test_the_facts_kept_of_a_netbox_object_decide_exactly_as_the_whole_object(
+    obj_file, ips_file, target
+):
+    obj, ips = api(obj_file), api(ips_file)["results"]
+    obj["status"] = {"value": "active", "label": "Active"}
+    obj["custom_fields"] = {"zabbix_templates": ["Linux by Zabbix agent"], "owner": "ops"}
+    obj["config_context"] = {"zabbix": {"proxy": "proxy-ams-01"}, "ntp": ["10.0.0.1"]}
+    kind = target.split(":")[0]
+    rules = [
+        mapping(1, default=True, object_type=kind),
+        mapping(2, object_type=kind, sites=["dc1-ams"], templates=["Cisco IOS by SNMP"]),
+    ]
+    facts, ip_rows = host_facts(obj), [ip_facts(ip) for ip in ips]
+    rule = select_mapping(obj, kind, rules)
+    assert select_mapping(facts, kind, rules) == rule
+    assert overrides(facts) == overrides(obj)
+    whole = build_desired(target, obj, ips, rule, SETTINGS)
+    assert build_desired(target, facts, ip_rows, rule, SETTINGS) == whole
+    assert whole.interfaces and whole.templates == ("Linux by Zabbix agent",)
+    assert len(json.dumps(facts)) * 2 < len(json.dumps(obj))
