@@ -1,18 +1,26 @@
-"""Helpers the benchmarks share: a scratch database, free ports, percentiles."""
+"""Helpers the benchmarks share: a scratch database, a private Zabbix frontend, the
+service's processes, free ports, percentiles."""
 
 from __future__ import annotations
 
 import os
+import shutil
+import signal
 import socket
 import subprocess
 import sys
+import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import psycopg
 
 from handlers.gateways.postgres import migrate
+from handlers.gateways.zabbix import ZabbixUnavailable, probe_version
+from tests.conftest import ZABBIX_ADMIN_URL, ZABBIX_HOME
 
 ADMIN_URL = os.environ.get(
     "NZC_TEST_ADMIN_DATABASE_URL", "postgresql://nzc:nzc@127.0.0.1:5432/postgres"
@@ -49,6 +57,96 @@ def bench_env(database_url: str, secret: str, **extra: str) -> dict[str, str]:
     )
     env.pop("NZC_WEBHOOK_INSECURE", None)
     return env
+
+
+#: The php options of deploy/dev/zabbix.sh's frontends (start_server).
+PHP_OPTIONS = (
+    "memory_limit=512M",
+    "max_execution_time=300",
+    "date.timezone=UTC",
+    "post_max_size=16M",
+    "display_errors=0",
+    "log_errors=1",
+)
+#: Seconds a private frontend may take to answer its first call.
+FRONTEND_START_S = 30
+
+
+@contextmanager
+def private_zabbix(version: str = "7.0") -> Iterator[str]:
+    """A Zabbix ``version`` frontend of the benchmark's own, so it never disturbs the tests:
+    a clone of the pristine database and ``php -S`` on a free loopback port serving a copy
+    of the frontend deploy/dev/zabbix.sh unpacked. Yields its ``api_jsonrpc.php`` URL; the
+    dev API token works (the clone holds it). Database, copy and php go afterwards."""
+    home = ZABBIX_HOME / version
+    source = f"nzc_zabbix{version.replace('.', '')}"
+    db = f"nzc_bench_zabbix{version.replace('.', '')}"
+    with psycopg.connect(ZABBIX_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")  # left by a killed run
+        conn.execute(f"CREATE DATABASE {db} TEMPLATE {source}_pristine")
+    tmp = Path(tempfile.mkdtemp(prefix=f"nzc-bench-zabbix{version}-"))
+    php = None
+    try:
+        subprocess.run(["cp", "-a", str(home / "pkg"), str(tmp / "pkg")], check=True)
+        # The dev frontend reads the config file named in CConfigFile.php (zabbix.sh edits
+        # it); the copy reads its own, naming the clone.
+        _replace(
+            tmp / "pkg/usr/share/zabbix/include/classes/core/CConfigFile.php",
+            f"'{home}/zabbix.conf.php'",
+            f"'{tmp}/zabbix.conf.php'",
+        )
+        shutil.copy(home / "zabbix.conf.php", tmp / "zabbix.conf.php")
+        _replace(tmp / "zabbix.conf.php", f"= '{source}';", f"= '{db}';")
+        port = free_port()
+        cmd = ["php", *(arg for opt in PHP_OPTIONS for arg in ("-d", opt))]
+        cmd += ["-S", f"127.0.0.1:{port}", "-t", str(tmp / "pkg/usr/share/zabbix")]
+        with open(tmp / "php.log", "wb") as log:
+            # Its own session: php's server workers go with it (killpg below).
+            php = subprocess.Popen(
+                cmd,
+                env=dict(os.environ, PHP_CLI_SERVER_WORKERS="4"),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        url = f"http://127.0.0.1:{port}/api_jsonrpc.php"
+        _wait_frontend(url, php, tmp / "php.log")
+        yield url
+    finally:
+        if php is not None:
+            os.killpg(php.pid, signal.SIGTERM)
+            php.wait(10)
+        shutil.rmtree(tmp, ignore_errors=True)
+        with psycopg.connect(ZABBIX_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
+
+
+def _replace(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    if old not in text:
+        sys.exit(f"{path} does not contain {old}: was it written by deploy/dev/zabbix.sh?")
+    path.write_text(text.replace(old, new))
+
+
+def _wait_frontend(url: str, php: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + FRONTEND_START_S
+    while time.monotonic() < deadline and php.poll() is None:
+        try:
+            probe_version(url, timeout=1)
+            return
+        except ZabbixUnavailable:
+            time.sleep(0.1)
+    sys.exit(f"the private Zabbix frontend at {url} did not answer; php said:\n{log.read_text()}")
+
+
+def start_worker(env: dict[str, str], processes: int = 1, threads: int = 8) -> subprocess.Popen:
+    """``dramatiq consumer.worker`` on every queue, as the Procfile starts it (with
+    ``threads`` threads)."""
+    cmd = [sys.executable, "-m", "dramatiq", "consumer.worker"]
+    return subprocess.Popen(
+        [*cmd, "--processes", str(processes), "--threads", str(threads)], env=env
+    )
 
 
 def start_web(env: dict[str, str], port: int, gunicorn_args: list[str]) -> subprocess.Popen:

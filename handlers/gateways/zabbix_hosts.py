@@ -224,11 +224,28 @@ def view_of(
 
 
 def create_groups(zbx: ZabbixGateway, names: tuple[str, ...]) -> dict[str, str]:
-    """Create host groups (one call); name -> new groupid."""
+    """Create host groups (one call); name -> groupid. Concurrent runs that want the same
+    new group race to create it: the loser reads the winner's id (and creates the rest)
+    rather than failing its run."""
     if not names:
         return {}
-    created = zbx.call("hostgroup.create", [{"name": g} for g in names])
+    try:
+        created = zbx.call("hostgroup.create", [{"name": g} for g in names])
+    except ZabbixAPIException:
+        found = zbx.call(
+            "hostgroup.get", {"output": ["groupid", "name"], "filter": {"name": list(names)}}
+        )
+        existing = {g["name"]: g["groupid"] for g in found}
+        if not existing:
+            raise
+        return {**existing, **create_groups(zbx, tuple(n for n in names if n not in existing))}
     return dict(zip(names, created["groupids"], strict=True))
+
+
+def _sql_failure(exc: ZabbixAPIException) -> bool:
+    """Zabbix's own database refused the request (e.g. concurrent id reservations on a new
+    Zabbix); the request changed nothing, as each API request is one transaction."""
+    return "SQL statement execution has failed" in str(exc)
 
 
 def batched(
@@ -245,7 +262,15 @@ def batched(
     if not payloads:
         return [], {}
     try:
-        hostids = list(zbx.call(method, payloads)["hostids"])
+        try:
+            hostids = list(zbx.call(method, payloads)["hostids"])
+        except ZabbixAPIException as exc:
+            if not _sql_failure(exc):
+                raise
+            log.warning(
+                "%s of %d hosts failed in Zabbix's database; trying again", method, len(payloads)
+            )
+            hostids = list(zbx.call(method, payloads)["hostids"])
     except ZabbixAPIException as exc:
         if len(payloads) == 1:
             return [None], {targets[0]: f"Zabbix refused {method}: {exc}"}

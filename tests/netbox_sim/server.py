@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import json
 import threading
+from collections import Counter
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -132,6 +133,8 @@ class SimServer:
         self.scopes: dict[str, TokenScope] = {token: TokenScope()}
         self.sender = WebhookSender(webhook_url, webhook_secret, sender_threads)
         self.sim = NetBoxSim(emit=self.sender)
+        #: REST GET requests answered, by path (each page of a list counts).
+        self.requests: Counter[str] = Counter()
         handler = type("Handler", (_Handler,), {"server_ref": self})
         self.httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)
         self.httpd.daemon_threads = True
@@ -194,6 +197,9 @@ class _Handler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         params = parse_qs(parts.query)
         path = parts.path if parts.path.endswith("/") else parts.path + "/"
+        if path.startswith("/api/"):
+            with self.server_ref.sim.lock:
+                self.server_ref.requests[path] += 1
         if path == "/api/status/":
             self._send(200, STATUS)
             return
@@ -202,7 +208,12 @@ class _Handler(BaseHTTPRequestHandler):
             counts = {k: len(v) for k, v in self.server_ref.sim.objects.items()}
             self._send(
                 200,
-                {"objects": counts, "webhooks_sent": sender.sent, "webhooks_failed": sender.failed},
+                {
+                    "objects": counts,
+                    "webhooks_sent": sender.sent,
+                    "webhooks_failed": sender.failed,
+                    "requests": dict(self.server_ref.requests),
+                },
             )
             return
         if not path.startswith("/api/"):
@@ -316,6 +327,12 @@ class _Handler(BaseHTTPRequestHandler):
     def _control(self, method: str) -> None:
         sim = self.server_ref.sim
         parts = [p for p in urlsplit(self.path).path.split("/") if p]
+        if method == "PATCH" and parts == ["_sim", "webhooks"]:
+            # As when NetBox fails to deliver: changes are made and logged, nothing is sent.
+            deliver = bool(self._body().get("deliver", True))
+            self.server_ref.sender.dropped = lambda _body: not deliver
+            self._send(200, {"deliver": deliver})
+            return
         if len(parts) < 2 or parts[0] != "_sim" or parts[1] not in ("devices", "vms"):
             self._send(404, {"detail": "Not found."})
             return
