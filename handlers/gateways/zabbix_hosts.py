@@ -245,7 +245,8 @@ def create_groups(zbx: ZabbixGateway, names: tuple[str, ...]) -> dict[str, str]:
 def _sql_failure(exc: ZabbixAPIException) -> bool:
     """Zabbix's own database refused the request (e.g. concurrent id reservations on a new
     Zabbix); the request changed nothing, as each API request is one transaction."""
-    return "SQL statement execution has failed" in str(exc)
+    text = str(exc)
+    return "DBEXECUTE_ERROR" in text or "SQL statement execution has failed" in text
 
 
 def batched(
