@@ -144,6 +144,7 @@ def start_worker(env: dict[str, str], processes: int = 1, threads: int = 8) -> s
     """``dramatiq consumer.worker`` on every queue, as the Procfile starts it (with
     ``threads`` threads)."""
     cmd = [sys.executable, "-m", "dramatiq", "consumer.worker"]
+    env = {"MALLOC_ARENA_MAX": "2", **env}  # as the Procfile sets it
     return subprocess.Popen(
         [*cmd, "--processes", str(processes), "--threads", str(threads)], env=env
     )

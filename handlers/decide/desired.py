@@ -56,7 +56,7 @@ class NoPrimaryIP(NotMonitorable):
 
 #: Keys of a nested NetBox object (site, role, platform, tenant, tag, device type,
 #: manufacturer) that naming and mapping read.
-_REF_KEYS = ("id", "name", "slug", "display", "model")
+_REF_KEYS = ("name", "slug", "display", "model")
 #: Keys of a device or VM the planner reads as they are.
 _PLAIN_KEYS = ("id", "name", "display", "status", "serial", "asset_tag", "description")
 
