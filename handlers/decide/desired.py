@@ -55,34 +55,40 @@ class NoPrimaryIP(NotMonitorable):
 
 
 #: Keys of a nested NetBox object (site, role, platform, tenant, tag, device type,
-#: manufacturer) that naming and mapping read.
-_REF_KEYS = ("name", "slug", "display", "model")
+#: manufacturer, status) that naming, mapping and status read.
+_REF_KEYS = ("name", "slug", "display", "model", "value", "label")
 #: Keys of a device or VM the planner reads as they are.
-_PLAIN_KEYS = ("id", "name", "display", "status", "serial", "asset_tag", "description")
+_PLAIN_KEYS = ("id", "name", "display", "serial", "asset_tag", "description")
 
 
-def _ref(value: Any) -> Any:
+def _ref(value: Any, shared: dict[Any, Any]) -> Any:
+    """The keys naming and mapping read of a nested object; equal ones are one object in
+    ``shared`` (thousands of devices name a handful of sites, roles and tags)."""
     if not isinstance(value, dict):
         return value
     ref = {k: value[k] for k in _REF_KEYS if k in value}
     if isinstance(value.get("manufacturer"), dict):
-        ref["manufacturer"] = _ref(value["manufacturer"])
-    return ref
+        ref["manufacturer"] = _ref(value["manufacturer"], shared)
+    key = tuple((k, id(v) if isinstance(v, dict) else v) for k, v in ref.items())
+    return shared.setdefault(key, ref)
 
 
-def host_facts(obj: dict[str, Any]) -> dict[str, Any]:
+def host_facts(obj: dict[str, Any], shared: dict[Any, Any] | None = None) -> dict[str, Any]:
     """What :func:`build_desired`, :func:`select_mapping`, :func:`overrides` and
     :func:`name_candidates` read of a device or VM, and nothing else: a full sync holds
-    every object at once, and NetBox's representation is some ten times larger."""
+    every object at once, and NetBox's representation is some ten times larger. Nested
+    objects equal to one in ``shared`` (kept across the objects of one read) are that one:
+    the planner only reads them."""
+    shared = {} if shared is None else shared
     facts = {k: obj[k] for k in _PLAIN_KEYS if k in obj}
-    for key in ("site", "role", "platform", "tenant", "device_type"):
+    for key in ("status", "site", "role", "platform", "tenant", "device_type"):
         if key in obj:
-            facts[key] = _ref(obj[key])
+            facts[key] = _ref(obj[key], shared)
     for key in ("primary_ip", "primary_ip4", "primary_ip6"):
         if key in obj:
             ip = obj[key]
             facts[key] = {k: ip[k] for k in ("id", "address") if k in ip} if ip else ip
-    facts["tags"] = [_ref(t) for t in obj.get("tags") or []]
+    facts["tags"] = [_ref(t, shared) for t in obj.get("tags") or []]
     facts["custom_fields"] = {
         k: v for k, v in (obj.get("custom_fields") or {}).items() if k.startswith("zabbix_")
     }

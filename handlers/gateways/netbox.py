@@ -67,7 +67,10 @@ class NetBoxGateway:
         (app, name), ip_filter = ENDPOINTS[object_type]
         self._count(f"{app}.{name}")
         endpoint = getattr(getattr(self.api, app), name)
-        objs = {o["id"]: host_facts(o) for o in _raw(endpoint, ordering="id", limit=PAGE_SIZE)}
+        shared: dict[Any, Any] = {}
+        objs = {
+            o["id"]: host_facts(o, shared) for o in _raw(endpoint, ordering="id", limit=PAGE_SIZE)
+        }
         self._count("ipam.ip_addresses")
         ips = _raw(
             self.api.ipam.ip_addresses,

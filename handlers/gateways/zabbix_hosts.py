@@ -9,6 +9,7 @@ decides.
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -149,12 +150,15 @@ def actual_host(dialect: Dialect, raw: dict[str, Any], ids: Ids) -> ActualHost:
         host=raw["host"],
         name=raw["name"],
         status=int(raw["status"]),
-        groups=tuple(sorted(g["name"] for g in groups)),
-        templates=tuple(sorted(t["host"] for t in templates)),
+        # Names shared by thousands of hosts are one string each (a full read holds them all).
+        groups=tuple(sorted(sys.intern(g["name"]) for g in groups)),
+        templates=tuple(sorted(sys.intern(t["host"]) for t in templates)),
         proxy=ids.names("proxies").get(proxyid) if proxyid else None,
         proxy_group=ids.names("proxy_groups").get(groupid) if groupid else None,
         interfaces=tuple(raw.get("interfaces", [])),
-        tags=tuple(sorted((t["tag"], t["value"]) for t in raw.get("tags", []))),
+        tags=tuple(
+            sorted((sys.intern(t["tag"]), sys.intern(t["value"])) for t in raw.get("tags", []))
+        ),
         macros=tuple(sorted((m["macro"], m["value"]) for m in raw.get("macros", []))),
         inventory_mode=int(raw.get("inventory_mode", -1)),
         inventory={
