@@ -56,9 +56,9 @@ class NoPrimaryIP(NotMonitorable):
 
 #: Keys of a nested NetBox object (site, role, platform, tenant, tag, device type,
 #: manufacturer, status) that naming, mapping and status read.
-_REF_KEYS = ("name", "slug", "display", "model", "value", "label")
+_REF_KEYS = ("name", "slug", "display", "model", "value")
 #: Keys of a device or VM the planner reads as they are.
-_PLAIN_KEYS = ("id", "name", "display", "serial", "asset_tag", "description")
+_PLAIN_KEYS = ("id", "name", "serial", "asset_tag", "description")
 
 
 def _ref(value: Any, shared: dict[Any, Any]) -> Any:
@@ -84,23 +84,30 @@ def host_facts(obj: dict[str, Any], shared: dict[Any, Any] | None = None) -> dic
     for key in ("status", "site", "role", "platform", "tenant", "device_type"):
         if key in obj:
             facts[key] = _ref(obj[key], shared)
+    primaries: dict[Any, dict[str, Any]] = {}
     for key in ("primary_ip", "primary_ip4", "primary_ip6"):
         if key in obj:
             ip = obj[key]
-            facts[key] = {k: ip[k] for k in ("id", "address") if k in ip} if ip else ip
+            # primary_ip is primary_ip4 or primary_ip6 again: one dict for both.
+            facts[key] = (
+                primaries.setdefault(ip.get("id"), {k: ip[k] for k in ("id", "address") if k in ip})
+                if ip
+                else ip
+            )
     facts["tags"] = [_ref(t, shared) for t in obj.get("tags") or []]
-    facts["custom_fields"] = {
-        k: v for k, v in (obj.get("custom_fields") or {}).items() if k.startswith("zabbix_")
-    }
-    facts["config_context"] = {"zabbix": (obj.get("config_context") or {}).get("zabbix")}
+    custom = {k: v for k, v in (obj.get("custom_fields") or {}).items() if k.startswith("zabbix_")}
+    context = (obj.get("config_context") or {}).get("zabbix")
+    # Most objects have neither: they share one empty dict of each.
+    facts["custom_fields"] = custom or shared.setdefault("no custom fields", {})
+    facts["config_context"] = (
+        {"zabbix": context} if context else shared.setdefault("no config context", {})
+    )
     return facts
 
 
 def ip_facts(ip: dict[str, Any]) -> dict[str, Any]:
-    """What the planner reads of an IP address: its id, DNS name and owner."""
-    assigned = ip.get("assigned_object") or {}
-    owner = {k: {"id": assigned[k]["id"]} for k in ("device", "virtual_machine") if assigned.get(k)}
-    return {"id": ip.get("id"), "dns_name": ip.get("dns_name"), "assigned_object": owner}
+    """What the planner reads of an IP address: its id and DNS name."""
+    return {"id": ip.get("id"), "dns_name": ip.get("dns_name")}
 
 
 def _name(value: Any) -> str:
