@@ -6,7 +6,7 @@ import json
 import sys
 import time
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import psycopg
@@ -22,6 +22,9 @@ from handlers.gateways.settings import SettingsError, read_settings, update_sett
 from schemas.netbox import DEVICE, HOST_TYPES
 from schemas.settings import SECRET_FIELDS, format_errors, parse_setting_value, status_warnings
 
+if TYPE_CHECKING:
+    from handlers.runtime import Runtime
+
 
 def _config(ctx: click.Context) -> Config:
     if ctx.obj is None:
@@ -36,6 +39,16 @@ def _store(ctx: click.Context) -> Store:
     store = Store(_config(ctx).database_url, max_size=2)
     ctx.call_on_close(store.close)
     return store
+
+
+def _runtime(ctx: click.Context) -> Runtime:
+    """This process wired (store, broker, gateways) for a command that sends jobs or reads
+    Zabbix and NetBox itself; closed with the command."""
+    from consumer.wiring import setup
+
+    runtime = setup(_config(ctx))
+    ctx.call_on_close(runtime.store.close)
+    return runtime
 
 
 def _dump(value: Any) -> str:
@@ -60,10 +73,7 @@ def _send_and_wait(
 ) -> dict[str, Any] | None:
     """Send a job through RabbitMQ and wait for a worker to finish it; the job row, or None
     when ``wait`` is 0."""
-    from consumer.wiring import setup
-
-    runtime = setup(_config(ctx))
-    ctx.call_on_close(runtime.store.close)
+    runtime = _runtime(ctx)
     message = runtime.broker.get_actor(actor_name).send(*args, **kwargs)
     if wait <= 0:
         click.echo(f"job {message.message_id} queued; `nzc jobs show {message.message_id}`")
@@ -582,12 +592,10 @@ def sync_now(ctx: click.Context, dry_run: bool, allow_deletions: int | None, wai
 
 def _sync_dry_run(ctx: click.Context, allow_deletions: int | None) -> None:
     """Plan the sync in this process, in a read-only transaction: nothing is written."""
-    from consumer.wiring import setup
     from handlers.decide.sync import describe
     from handlers.jobs.sync import plan_sync
 
-    runtime = setup(_config(ctx))
-    ctx.call_on_close(runtime.store.close)
+    runtime = _runtime(ctx)
     with runtime.store.connection() as conn, conn.transaction():
         conn.execute("SET TRANSACTION READ ONLY")
         plan, _, marked = plan_sync(conn, runtime.zabbix, runtime.netbox, allow_deletions)
@@ -634,11 +642,9 @@ def schedules_group(ctx: click.Context) -> None:
 @click.pass_context
 def schedules_run(ctx: click.Context, name: str, wait: float) -> None:
     """Run system job NAME now (its interval then counts from now)."""
-    from consumer.wiring import setup
     from handlers.jobs.schedules import run_now
 
-    runtime = setup(_config(ctx))
-    ctx.call_on_close(runtime.store.close)
+    runtime = _runtime(ctx)
     try:
         with runtime.store.connection() as conn:
             message = run_now(conn, runtime.broker, name)

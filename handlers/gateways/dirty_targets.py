@@ -11,25 +11,23 @@ import psycopg
 
 def mark_dirty(conn: psycopg.Connection, target: str, reason: str, request_id: str | None) -> None:
     """Mark ``target`` for the next reconcile run; a target marked again moves its generation."""
-    conn.execute(
-        "INSERT INTO dirty_targets (target, reason, request_id) VALUES (%s, %s, %s)"
-        " ON CONFLICT (target) DO UPDATE SET generation = dirty_targets.generation + 1,"
-        " reason = EXCLUDED.reason, request_id = EXCLUDED.request_id, last_marked_at = now()",
-        [target, reason, request_id],
-    )
+    mark_many(conn, {target: reason}, request_id)
 
 
-def mark_many(conn: psycopg.Connection, reasons: dict[str, str]) -> None:
-    """Mark every target of ``reasons`` (target -> why) as :func:`mark_dirty` does, in one
-    statement."""
+def mark_many(
+    conn: psycopg.Connection, reasons: dict[str, str], request_id: str | None = None
+) -> None:
+    """Mark every target of ``reasons`` (target -> why) for the next reconcile run, in one
+    statement; a target marked again moves its generation."""
     if not reasons:
         return
     targets = sorted(reasons)
     conn.execute(
-        "INSERT INTO dirty_targets (target, reason) SELECT * FROM unnest(%s::text[], %s::text[])"
+        "INSERT INTO dirty_targets (target, reason, request_id)"
+        " SELECT t, r, %s FROM unnest(%s::text[], %s::text[]) AS m(t, r)"
         " ON CONFLICT (target) DO UPDATE SET generation = dirty_targets.generation + 1,"
-        " reason = EXCLUDED.reason, request_id = NULL, last_marked_at = now()",
-        [targets, [reasons[t] for t in targets]],
+        " reason = EXCLUDED.reason, request_id = EXCLUDED.request_id, last_marked_at = now()",
+        [request_id, targets, [reasons[t] for t in targets]],
     )
 
 
