@@ -28,7 +28,13 @@ def setup(config: Config, *, stub: bool = False) -> Runtime:
     """
     store = Store(config.database_url)
     broker = build_broker(
-        config.broker_url, middleware=build_middleware([JobRecorder(store)]), stub=stub
+        config.broker_url,
+        middleware=build_middleware(
+            [JobRecorder(store)],
+            max_retries=config.job_max_retries,
+            min_backoff_ms=config.job_min_backoff_ms,
+        ),
+        stub=stub,
     )
     # Actors declare themselves on the global broker when first imported, and their
     # options (periodic, job_targets) need our middleware there: set it first.

@@ -25,9 +25,10 @@ QUEUE_HOSTS = "nzc-hosts"
 QUEUE_SYSTEM = "nzc-system"
 QUEUES = (QUEUE_EVENTS, QUEUE_HOSTS, QUEUE_SYSTEM)
 
-#: Retries before a message is dead-lettered (the job row then says ``dead``).
+#: Retries before a message is dead-lettered (the job row then says ``dead``); the default
+#: of NZC_JOB_MAX_RETRIES.
 MAX_RETRIES = 8
-#: First retry delay, milliseconds; doubles each attempt.
+#: First retry delay, milliseconds; doubles each attempt (default of NZC_JOB_MIN_BACKOFF_MS).
 MIN_BACKOFF_MS = 5_000
 #: Longest retry delay, milliseconds (10 minutes).
 MAX_BACKOFF_MS = 600_000
@@ -37,11 +38,17 @@ TIME_LIMIT_MS = 600_000
 MAX_AGE_MS = 3 * 24 * 3600 * 1000
 
 
-def build_middleware(extra_first: list[Middleware] | None = None) -> list[Middleware]:
+def build_middleware(
+    extra_first: list[Middleware] | None = None,
+    *,
+    max_retries: int = MAX_RETRIES,
+    min_backoff_ms: int = MIN_BACKOFF_MS,
+) -> list[Middleware]:
     """The middleware stack, in order.
 
     ``extra_first`` goes before Retries: Dramatiq calls ``after_*`` hooks in reverse
     order, so our recorder then sees whether Retries gave up on the message.
+    ``max_retries`` and ``min_backoff_ms`` apply to actors that do not set their own.
     """
     return [
         AgeLimit(max_age=MAX_AGE_MS),
@@ -52,7 +59,11 @@ def build_middleware(extra_first: list[Middleware] | None = None) -> list[Middle
         CurrentMessage(),
         PeriodiqMiddleware(skip_delay=30),
         *(extra_first or []),
-        Retries(max_retries=MAX_RETRIES, min_backoff=MIN_BACKOFF_MS, max_backoff=MAX_BACKOFF_MS),
+        Retries(
+            max_retries=max_retries,
+            min_backoff=min_backoff_ms,
+            max_backoff=max(MAX_BACKOFF_MS, min_backoff_ms),
+        ),
     ]
 
 

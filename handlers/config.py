@@ -23,6 +23,8 @@ DEFAULTS = {
     "NZC_ZABBIX_URL": "http://127.0.0.1:8070/api_jsonrpc.php",
     "NZC_LOG_LEVEL": "INFO",
     "NZC_WEBHOOK_MAX_BYTES": str(1024 * 1024),
+    "NZC_JOB_MAX_RETRIES": "8",
+    "NZC_JOB_MIN_BACKOFF_MS": "5000",
 }
 
 EXAMPLES = {
@@ -34,6 +36,8 @@ EXAMPLES = {
     "NZC_ZABBIX_TOKEN": "a 64-character API token from Zabbix (User settings > API tokens)",
     "NZC_LOG_LEVEL": "INFO",
     "NZC_WEBHOOK_MAX_BYTES": "1048576",
+    "NZC_JOB_MAX_RETRIES": "8",
+    "NZC_JOB_MIN_BACKOFF_MS": "5000",
 }
 
 
@@ -56,6 +60,8 @@ class Config:
       log_level: one of :data:`LOG_LEVELS`.
       webhook_max_bytes: the largest webhook body accepted.
       webhook_insecure: accept unsigned webhooks (``NZC_WEBHOOK_INSECURE=1``), for demos only.
+      job_max_retries: retries of a failing job before it is dead-lettered.
+      job_min_backoff_ms: the first retry's delay, milliseconds; it doubles each attempt.
     """
 
     database_url: str
@@ -71,6 +77,8 @@ class Config:
     log_level: str
     webhook_max_bytes: int
     webhook_insecure: bool
+    job_max_retries: int = 8
+    job_min_backoff_ms: int = 5000
 
     def __repr__(self) -> str:
         # Never print secrets, even in a traceback or a debug log.
@@ -117,6 +125,13 @@ def _optional(env: Mapping[str, str], name: str) -> str | None:
     return value or None
 
 
+def _whole(env: Mapping[str, str], name: str, low: int, high: int) -> int:
+    raw = (env.get(name) or DEFAULTS[name]).strip()
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise _fail(name, f"must be a whole number from {low} to {high} (got {raw!r})")
+    return int(raw)
+
+
 def load_config(environ: Mapping[str, str] | None = None) -> Config:
     """Read and validate the ``NZC_*`` variables from ``environ`` (default: ``os.environ``)."""
     env = os.environ if environ is None else environ
@@ -141,6 +156,9 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
             + EXAMPLES["NZC_ZABBIX_TOKEN"]
         )
 
+    max_retries = _whole(env, "NZC_JOB_MAX_RETRIES", 0, 100)
+    min_backoff_ms = _whole(env, "NZC_JOB_MIN_BACKOFF_MS", 1, 3_600_000)
+
     insecure = env.get("NZC_WEBHOOK_INSECURE", "").strip().lower()
     if insecure not in ("", "0", "1", "true", "false", "yes", "no"):
         raise _fail("NZC_WEBHOOK_INSECURE", "must be 1 or 0")
@@ -159,4 +177,6 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         log_level=log_level,
         webhook_max_bytes=int(raw_max),
         webhook_insecure=insecure in ("1", "true", "yes"),
+        job_max_retries=max_retries,
+        job_min_backoff_ms=min_backoff_ms,
     )

@@ -176,7 +176,7 @@ def _run(
             # Recorded after the locks, on its own connection: "running" is visible at once
             # and started_at is when the work began, not when it queued for the lock.
             with store.connection() as side:
-                job_records.record_started(
+                fresh = job_records.record_started(
                     side,
                     job_id=job_id,
                     actor=message.actor_name,
@@ -186,6 +186,16 @@ def _run(
                     kwargs=kwargs,
                     attempt=attempt,
                 )
+                if not fresh:
+                    job_records.log_event(
+                        side,
+                        "warning",
+                        f"{message.actor_name}: message delivered again after its job ended;"
+                        " acknowledged without running it again",
+                        job_id=job_id,
+                        data={"attempt": attempt},
+                    )
+                    return None
             started = time.monotonic()
             job = Job(conn, job_id, targets, attempt)
             result = fn(job, *args, **kwargs)

@@ -14,6 +14,10 @@ from psycopg.types.json import Jsonb
 
 #: Statuses a job row can hold.
 JOB_STATUSES = ("queued", "running", "succeeded", "partial", "failed", "dead", "replayed")
+#: Statuses after which a job never runs again (a redelivered message is acknowledged).
+ENDED = ("succeeded", "partial", "replayed")
+#: Statuses a replay can start from (``failed`` only once its message is dead-lettered).
+REPLAYABLE = ("dead", "partial", "failed")
 #: Event-log levels.
 LEVELS = ("debug", "info", "warning", "error")
 #: A webhook body delivered again within this many seconds is not queued twice.
@@ -54,15 +58,22 @@ def record_started(
     args: list[Any],
     kwargs: dict[str, Any],
     attempt: int,
-) -> None:
-    """Mark the job running with its attempt number (inserting the row if enqueue missed it)."""
-    conn.execute(
+) -> bool:
+    """Mark the job running with its attempt number (inserting the row if enqueue missed it).
+
+    Returns False, changing nothing, when the row says the job already ended (succeeded,
+    partial, replayed): RabbitMQ delivers at least once, so a message can come again after
+    its job committed, and running it twice would undo newer changes.
+    """
+    row = conn.execute(
         "INSERT INTO jobs (id, actor, queue, targets, args, kwargs, status, attempts, started_at)"
         " VALUES (%s, %s, %s, %s, %s, %s, 'running', %s, clock_timestamp())"
         " ON CONFLICT (id) DO UPDATE SET status = 'running', attempts = EXCLUDED.attempts,"
-        " started_at = EXCLUDED.started_at, finished_at = NULL, duration_ms = NULL",
-        [job_id, actor, queue, targets, Jsonb(args), Jsonb(kwargs), attempt],
-    )
+        " started_at = EXCLUDED.started_at, finished_at = NULL, duration_ms = NULL"
+        " WHERE jobs.status <> ALL(%s) RETURNING id",
+        [job_id, actor, queue, targets, Jsonb(args), Jsonb(kwargs), attempt, list(ENDED)],
+    ).fetchone()
+    return row is not None
 
 
 def record_finished(
@@ -225,3 +236,135 @@ def purge_event_log(conn: psycopg.Connection, retention_days: int) -> int:
         [retention_days],
     )
     return cur.rowcount
+
+
+def lock_for_replay(conn: psycopg.Connection, job_id: str) -> dict[str, Any] | None:
+    """The job row, locked until the transaction ends (one replay at a time), with the
+    status of the job it was replayed as (``replay_status``); None when there is none."""
+    return conn.execute(
+        "SELECT j.id, j.actor, j.queue, j.targets, j.args, j.kwargs, j.status, j.attempts,"
+        " j.error, j.request_id, j.replayed_as,"
+        " (SELECT r.status FROM jobs r WHERE r.id = j.replayed_as) AS replay_status"
+        " FROM jobs j WHERE j.id = %s FOR UPDATE OF j",
+        [job_id],
+    ).fetchone()
+
+
+def record_dead_letter(
+    conn: psycopg.Connection,
+    *,
+    job_id: str,
+    actor: str,
+    queue: str,
+    targets: list[str],
+    args: list[Any],
+    kwargs: dict[str, Any],
+    request_id: str | None,
+) -> None:
+    """Give a dead letter that has no job row (older than the table, or purged) its row,
+    ``dead``, so that its replay is recorded like any other."""
+    conn.execute(
+        "INSERT INTO jobs (id, actor, queue, targets, args, kwargs, request_id, status, error,"
+        " finished_at) VALUES (%s, %s, %s, %s, %s, %s, %s, 'dead',"
+        " 'found in the dead-letter queue without a job row', clock_timestamp())"
+        " ON CONFLICT (id) DO NOTHING",
+        [job_id, actor, queue, targets, Jsonb(args), Jsonb(kwargs), request_id],
+    )
+
+
+def record_replay(
+    conn: psycopg.Connection,
+    *,
+    original_id: str,
+    new_id: str,
+    actor: str,
+    queue: str,
+    targets: list[str],
+    args: list[Any],
+    kwargs: dict[str, Any],
+    request_id: str | None,
+    requested_by: str,
+    reason: str | None,
+) -> None:
+    """Record a replay on both rows: the new job ``queued`` (``replay_of`` the original),
+    the original ``replayed`` (``replayed_as`` the new one), each with who, when and why."""
+    conn.execute(
+        "INSERT INTO jobs (id, actor, queue, targets, args, kwargs, request_id, replay_of,"
+        " replay_requested_by, replay_requested_at, replay_reason)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, now(), %s)",
+        [
+            new_id,
+            actor,
+            queue,
+            targets,
+            Jsonb(args),
+            Jsonb(kwargs),
+            request_id,
+            original_id,
+            requested_by,
+            reason,
+        ],
+    )
+    conn.execute(
+        "UPDATE jobs SET status = 'replayed', replayed_as = %s, replay_requested_by = %s,"
+        " replay_requested_at = now(), replay_reason = %s WHERE id = %s",
+        [new_id, requested_by, reason, original_id],
+    )
+    log_event(
+        conn,
+        "info",
+        f"replayed as job {new_id} at the request of {requested_by}"
+        + (f": {reason}" if reason else ""),
+        job_id=original_id,
+    )
+
+
+def replay_candidates(
+    conn: psycopg.Connection,
+    *,
+    status: str,
+    actor: str | None = None,
+    target: str | None = None,
+    since: Any = None,
+    limit: int = 100,
+) -> list[str]:
+    """Ids of the jobs a replay by filter takes, oldest first: ``dead``, or ``failed``
+    (which includes ``partial``, as in :func:`list_jobs`), enqueued within ``since``."""
+    where = ["status = ANY(%s)"]
+    params: list[Any] = [["failed", "partial"] if status == "failed" else [status]]
+    if actor:
+        where.append("actor = %s")
+        params.append(actor)
+    if target:
+        where.append("%s = ANY(targets)")
+        params.append(target)
+    if since is not None:
+        where.append("enqueued_at >= now() - %s")
+        params.append(since)
+    params.append(limit)
+    rows = conn.execute(
+        f"SELECT id FROM jobs WHERE {' AND '.join(where)} ORDER BY enqueued_at, id LIMIT %s",
+        params,
+    ).fetchall()
+    return [row["id"] for row in rows]
+
+
+def recent_failures(
+    conn: psycopg.Connection, *, since: Any = None, limit: int = 10_000
+) -> list[dict[str, Any]]:
+    """Open failures, newest first: jobs that failed or are dead (not replayed since), and
+    targets whose last reconcile failed; each as ``job_id``, ``actor``, ``error``, ``at``."""
+    window = "AND finished_at >= now() - %(since)s" if since is not None else ""
+    failed_window = "AND f.failed_at >= now() - %(since)s" if since is not None else ""
+    return conn.execute(
+        "(SELECT id AS job_id, actor, error, finished_at AS at FROM jobs"
+        " WHERE status IN ('failed', 'dead') AND error IS NOT NULL"
+        f" AND finished_at IS NOT NULL {window}"
+        " ORDER BY finished_at DESC LIMIT %(limit)s)"
+        " UNION ALL"
+        " (SELECT f.job_id, COALESCE(j.actor, 'reconcile') AS actor,"
+        " f.target || ': ' || f.error AS error, f.failed_at AS at"
+        " FROM target_failures f LEFT JOIN jobs j ON j.id = f.job_id"
+        f" WHERE true {failed_window} ORDER BY f.failed_at DESC LIMIT %(limit)s)",
+        {"since": since, "limit": limit},
+    ).fetchall()
