@@ -6,8 +6,9 @@ import logging
 
 from flask import Flask
 
-from consumer import errors
+from consumer import api, errors
 from consumer.health import bp as health_bp
+from consumer.metrics import bp as metrics_bp
 from consumer.relay import SpoolRelay
 from consumer.state import EXTENSION, AppState
 from consumer.webhooks import DB_TIMEOUT_S
@@ -35,7 +36,7 @@ def create_app(
     owns_runtime = runtime is None
     if runtime is None:
         config = config or load_config()
-        configure_logging(config.log_level)
+        configure_logging(config.log_level, config.log_format, config=config)
         runtime = setup(config)
     config = runtime.config
     if not config.webhook_secret and not config.webhook_insecure:
@@ -60,4 +61,7 @@ def create_app(
     errors.register(app)
     app.register_blueprint(health_bp)
     app.register_blueprint(webhooks_bp)
+    app.register_blueprint(api.blueprint())
+    if config.metrics:  # otherwise /metrics is a 404 like any unknown path
+        app.register_blueprint(metrics_bp)
     return app

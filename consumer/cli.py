@@ -9,18 +9,17 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import click
-import psycopg
-from marshmallow import ValidationError
 
 from handlers.config import Config, ConfigError, load_config
-from handlers.decide.desired import INTERFACE_TYPES, interface_types_problem
-from handlers.decide.mirror import SETTING_MIRRORS, interface_problem, missing, unknown_names
+from handlers.decide.desired import INTERFACE_TYPES
+from handlers.decide.sync import config_state
 from handlers.decide.targets import parse_target
 from handlers.gateways import host_configs, job_records, mappings, mirrors, target_failures
 from handlers.gateways.postgres import Store, migrate
-from handlers.gateways.settings import SettingsError, read_settings, update_settings
+from handlers.gateways.settings import read_settings
+from handlers.jobs.operator import Refused, add_mapping, change_settings
 from schemas.netbox import DEVICE, HOST_TYPES
-from schemas.settings import SECRET_FIELDS, format_errors, parse_setting_value, status_warnings
+from schemas.settings import MASK, SECRET_FIELDS, masked
 
 if TYPE_CHECKING:
     from handlers.runtime import Runtime
@@ -200,10 +199,6 @@ def hosts_group() -> None:
     """Host configs, and the host jobs run by hand."""
 
 
-def _state(row: dict[str, Any]) -> str:
-    return "missing" if row["missing_since"] else "in sync" if row["in_sync"] else "differs"
-
-
 @hosts_group.command("list")
 @click.option(
     "--out-of-sync",
@@ -218,7 +213,7 @@ def hosts_list(ctx: click.Context, out_of_sync: bool) -> None:
     says ``missing`` (see its reason with `nzc validate TARGET`)."""
     with _store(ctx).connection() as conn:
         rows = host_configs.load_all(conn)
-    shown = [r for r in rows.values() if not out_of_sync or _state(r) != "in sync"]
+    shown = [r for r in rows.values() if not out_of_sync or config_state(r) != "in sync"]
     if out_of_sync and not shown:
         click.echo("every host config was in sync when last checked")
         return
@@ -226,7 +221,7 @@ def hosts_list(ctx: click.Context, out_of_sync: bool) -> None:
     for row in shown:
         checked = f"{row['checked_at']:%Y-%m-%d %H:%M:%S}" if row["checked_at"] else "never"
         click.echo(
-            f"{row['target']:40} {row['hostid'] or '-':>8}  {_state(row):8}  {checked:19}  "
+            f"{row['target']:40} {row['hostid'] or '-':>8}  {config_state(row):8}  {checked:19}  "
             f"{row['host']}"
         )
         if out_of_sync:
@@ -247,7 +242,7 @@ def hosts_show(ctx: click.Context, target: str) -> None:
         raise click.ClickException(
             f"{target} has no host config; `nzc hosts list` shows those that do"
         )
-    click.echo(_dump({**config, "state": _state(config), "last_failure": failure}))
+    click.echo(_dump({**config, "state": config_state(config), "last_failure": failure}))
 
 
 def _host_job(name: str, actor_name: str, doc: str) -> None:
@@ -335,11 +330,7 @@ def settings_group() -> None:
 def settings_show(ctx: click.Context) -> None:
     """Print every setting as JSON (secrets masked)."""
     with _store(ctx).connection() as conn:
-        current = read_settings(conn)
-    for key in SECRET_FIELDS:
-        if current.get(key):
-            current[key] = "***"
-    click.echo(_dump(current))
+        click.echo(_dump(masked(read_settings(conn))))
 
 
 @settings_group.command("set")
@@ -354,26 +345,16 @@ def settings_show(ctx: click.Context) -> None:
 def settings_set(ctx: click.Context, key: str, value: str, create_host_groups: bool) -> None:
     """Change one setting. Lists take comma-separated values: monitored_statuses active,staged.
     A setting naming a Zabbix object (graveyard_group) must name one the mirror knows."""
-    created: list[str] = []
     try:
-        typed = parse_setting_value(key, value)
         with _store(ctx).connection() as conn:
-            if kind := SETTING_MIRRORS.get(key):
-                rows = mirrors.load(conn, kind)
-                created = missing([typed], rows)
-                if created and not (kind == "host_groups" and create_host_groups):
-                    problems = unknown_names(key, kind, [typed], rows)
-                    raise click.ClickException("setting refused:\n" + "\n".join(problems))
-            update_settings(conn, {key: typed})
-    except ValidationError as exc:
-        raise click.ClickException(f"setting refused:\n{format_errors(exc.messages)}") from None
-    except SettingsError as exc:
-        raise click.ClickException(f"setting refused:\n{exc}") from None
-    shown = "***" if key in SECRET_FIELDS else _dump(typed)
+            change = change_settings(conn, {key: value}, create_host_groups=create_host_groups)
+    except Refused as exc:
+        raise click.ClickException(str(exc)) from None
+    shown = MASK if key in SECRET_FIELDS else _dump(change.changes[key])
     click.echo(f"{key} = {shown}")
-    for group in created:
+    for group in change.created_host_groups:
         click.echo(f"host group {group!r} is not in the mirror; it will be created on first use")
-    for warning in status_warnings({key: typed}):
+    for warning in change.warnings:
         click.echo(f"warning: {warning}", err=True)
 
 
@@ -419,6 +400,140 @@ def jobs_show(ctx: click.Context, job_id: str) -> None:
     if job is None:
         raise click.ClickException(f"no job with id {job_id!r}; `nzc jobs list` shows the ids")
     click.echo(_dump(job))
+
+
+def _requested_by() -> str:
+    """Who runs this command, as recorded on replayed jobs."""
+    import getpass
+    import socket
+
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    return f"cli:{user}@{socket.gethostname()}"
+
+
+def _since(value: str | None) -> timedelta | None:
+    from handlers.decide.durations import parse_duration
+
+    try:
+        return parse_duration(value) if value else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--since") from None
+
+
+@jobs_group.command("replay")
+@click.argument("ids", nargs=-1)
+@click.option(
+    "--status",
+    type=click.Choice(["dead", "failed"]),
+    help="Replay every job with this status (failed includes partial) instead of IDS.",
+)
+@click.option("--actor", help="With --status: only this actor's jobs.")
+@click.option("--target", help="With --status: only jobs on this target (dcim.device:42).")
+@click.option("--since", help="With --status: only jobs enqueued within this long (2h, 7d).")
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 10_000))
+@click.option("--reason", help="Why, recorded on both job rows.")
+@click.option("--dry-run", is_flag=True, help="List what would be replayed; change nothing.")
+@click.option(
+    "--wait",
+    default=0.0,
+    show_default=True,
+    help="Seconds to wait for each replayed job to finish, printing its outcome.",
+)
+@click.pass_context
+def jobs_replay(
+    ctx: click.Context,
+    ids: tuple[str, ...],
+    status: str | None,
+    actor: str | None,
+    target: str | None,
+    since: str | None,
+    limit: int,
+    reason: str | None,
+    dry_run: bool,
+    wait: float,
+) -> None:
+    """Replay jobs IDS (job ids, or message ids that `nzc jobs dlq` lists), or every job
+    --status selects: each is taken out of the dead-letter queue and sent again as a new
+    job. A job already replayed is not sent twice (exit status 1 when one is refused, or
+    with --wait when a replay does not succeed)."""
+    from handlers.jobs.replay import replay, select
+
+    if bool(ids) == bool(status):
+        raise click.UsageError("name job ids, or give --status dead|failed (not both)")
+    if not status and (actor or target or since):
+        raise click.UsageError("--actor, --target and --since select with --status")
+    runtime = _runtime(ctx)
+    chosen = list(ids)
+    if status:
+        (target,) = _targets((target,)) if target else (None,)
+        with runtime.store.connection() as conn:
+            chosen = select(
+                conn, status=status, actor=actor, target=target, since=_since(since), limit=limit
+            )
+        if not chosen:
+            click.echo(f"no {status} job matches; nothing to replay")
+            return
+    outcomes = replay(runtime, chosen, requested_by=_requested_by(), reason=reason, dry_run=dry_run)
+    failed = False
+    for outcome in outcomes:
+        click.echo(f"{outcome.asked}: {outcome.outcome.replace('_', ' ')}: {outcome.detail}")
+        failed |= outcome.outcome == "refused"
+        if outcome.outcome == "replayed" and wait > 0:
+            job = _await_job(runtime.store, outcome.new_job_id, wait)
+            click.echo(
+                f"  job {job['id']} {job['status']}" + (f": {job['error']}" if job["error"] else "")
+            )
+            failed |= job["status"] != "succeeded"
+    if failed:
+        sys.exit(1)
+
+
+@jobs_group.command("dlq")
+@click.pass_context
+def jobs_dlq(ctx: click.Context) -> None:
+    """The messages in the dead-letter queues, oldest first, with their job rows' status
+    (a message without a row is replayable by its message id)."""
+    from handlers.gateways import dead_letters
+
+    letters = dead_letters.peek(_config(ctx).broker_url)
+    if not letters:
+        click.echo("the dead-letter queues are empty")
+        return
+    with _store(ctx).connection() as conn:
+        statuses = job_records.statuses(conn, [letter.message_id for letter in letters])
+    click.echo(f"{'MESSAGE ID':36}  {'QUEUE':10} {'ACTOR':22} {'DEAD SINCE':19}  JOB")
+    for letter in letters:
+        dead_at = f"{letter.dead_at:%Y-%m-%d %H:%M:%S}" if letter.dead_at else "-"
+        click.echo(
+            f"{letter.message_id:36}  {letter.queue:10} {letter.actor:22} {dead_at:19}  "
+            f"{statuses.get(letter.message_id, 'no job row')}"
+        )
+
+
+@jobs_group.command("failures")
+@click.option("--since", help="Only failures within this long (2h, 7d); default: all open ones.")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1000))
+@click.pass_context
+def jobs_failures(ctx: click.Context, since: str | None, limit: int) -> None:
+    """Open failures grouped by cause (ids and names stripped from the error), the largest
+    group first: jobs failed or dead and not replayed, and targets whose last run failed."""
+    from handlers.jobs.replay import failure_groups
+
+    with _store(ctx).connection() as conn:
+        groups = failure_groups(conn, since=_since(since), limit=limit)
+    if not groups:
+        click.echo("no open failures")
+        return
+    click.echo(f"{'COUNT':>5}  {'FIRST':19}  {'LAST':19}  {'SAMPLE JOB':36}  ERROR")
+    for group in groups:
+        click.echo(
+            f"{group.count:>5}  {group.first_at:%Y-%m-%d %H:%M:%S}  "
+            f"{group.last_at:%Y-%m-%d %H:%M:%S}  {group.sample_job_id:36}  {group.error}"
+        )
+        click.echo(f"{'':>5}  actors: {', '.join(group.actors)}; e.g. {group.sample_error}")
 
 
 @cli.group("mappings")
@@ -470,9 +585,6 @@ def mappings_add(
     """Add a mapping rule; the most specific matching rule wins. Templates, host groups,
     proxy and proxy group must be known to the mirrors (`nzc zabbix import`), and the
     interface types must give what the templates' items need."""
-    kinds = _csv(options["interface_types"])
-    if problem := interface_types_problem(kinds):
-        raise click.ClickException(f"--interface-types: {problem}")
     mapping = {
         "name": name,
         "object_type": object_type,
@@ -480,36 +592,15 @@ def mappings_add(
         "host_groups": _csv(options["host_groups"]),
         "proxy": options["proxy"],
         "proxy_group": options["proxy_group"],
-        "interface_types": kinds,
+        "interface_types": _csv(options["interface_types"]),
     }
-    named = {
-        "templates": ("--templates", mapping["templates"]),
-        "host_groups": ("--host-groups", mapping["host_groups"]),
-        "proxies": ("--proxy", [mapping["proxy"]] if mapping["proxy"] else []),
-        "proxy_groups": (
-            "--proxy-group",
-            [mapping["proxy_group"]] if mapping["proxy_group"] else [],
-        ),
-    }
-    if create_host_groups:
-        del named["host_groups"]
     try:
         with _store(ctx).connection() as conn:
-            mirrored = mirrors.load_all(conn)
-            problems = [
-                sentence
-                for kind, (option, names) in named.items()
-                for sentence in unknown_names(option, kind, names, mirrored[kind])
-            ] + interface_problem(mapping["templates"], kinds, mirrored["templates"])
-            if problems:
-                raise click.ClickException("mapping refused:\n" + "\n".join(problems))
-            mapping_id = mappings.add_mapping(conn, mapping)
-    except psycopg.errors.UniqueViolation:
-        raise click.ClickException(
-            f"a mapping named {name!r} exists; `nzc mappings list` shows them"
-        ) from None
-    click.echo(f"mapping {mapping_id} added; it applies from the next change of each object")
-    for group in missing(mapping["host_groups"], mirrored["host_groups"]):
+            added = add_mapping(conn, mapping, create_host_groups=create_host_groups)
+    except Refused as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"mapping {added.mapping_id} added; it applies from the next change of each object")
+    for group in added.created_host_groups:
         click.echo(f"host group {group!r} is not in the mirror; it will be created on first use")
 
 
@@ -593,12 +684,10 @@ def sync_now(ctx: click.Context, dry_run: bool, allow_deletions: int | None, wai
 def _sync_dry_run(ctx: click.Context, allow_deletions: int | None) -> None:
     """Plan the sync in this process, in a read-only transaction: nothing is written."""
     from handlers.decide.sync import describe
-    from handlers.jobs.sync import plan_sync
+    from handlers.jobs.sync import dry_run
 
     runtime = _runtime(ctx)
-    with runtime.store.connection() as conn, conn.transaction():
-        conn.execute("SET TRANSACTION READ ONLY")
-        plan, _, marked = plan_sync(conn, runtime.zabbix, runtime.netbox, allow_deletions)
+    plan, marked = dry_run(runtime.store, runtime.zabbix, runtime.netbox, allow_deletions)
     click.echo(f"dry run: compared {len(plan.steps)} targets; nothing was written")
     if not marked.reasons:
         click.echo("every host is in step with NetBox")
@@ -615,24 +704,19 @@ def schedules_group(ctx: click.Context) -> None:
     run."""
     if ctx.invoked_subcommand is not None:
         return
-    from handlers.gateways import schedules
-    from handlers.jobs.schedules import SCHEDULES
+    from handlers.jobs.schedules import overview
 
     with _store(ctx).connection() as conn:
-        rows = schedules.load(conn)
-        settings = read_settings(conn)
-        now = conn.execute("SELECT now() AS t").fetchone()["t"]
+        states = overview(conn)
     click.echo(f"{'JOB':26} {'EVERY':>7}  {'LAST RUN':19}  {'OUTCOME':9}  {'NEXT RUN':19}  JOB ID")
-    for row in rows:
-        interval = settings[SCHEDULES[row["name"]]]
-        last = row["last_finished_at"] or row["last_started_at"] or row["last_enqueued_at"]
-        due = row["last_enqueued_at"] and row["last_enqueued_at"] + timedelta(minutes=interval)
+    for state in states:
+        last, due = state.last_run_at, state.next_run_at
         click.echo(
-            f"{row['name']:26} {f'{interval} min':>7}  "
+            f"{state.name:26} {f'{state.interval_min} min':>7}  "
             f"{f'{last:%Y-%m-%d %H:%M:%S}' if last else 'never':19}  "
-            f"{row['last_status'] or '-':9}  "
-            f"{f'{due:%Y-%m-%d %H:%M:%S}' if due and due > now else 'next tick':19}  "
-            f"{row['last_job_id'] or '-'}"
+            f"{state.last_status or '-':9}  "
+            f"{f'{due:%Y-%m-%d %H:%M:%S}' if due else 'next tick':19}  "
+            f"{state.last_job_id or '-'}"
         )
 
 
@@ -654,6 +738,38 @@ def schedules_run(ctx: click.Context, name: str, wait: float) -> None:
         click.echo(f"job {message.message_id} queued; `nzc jobs show {message.message_id}`")
         return
     _report(_await_job(runtime.store, message.message_id, wait))
+
+
+@cli.group("metrics")
+def metrics_group() -> None:
+    """Prometheus metrics (the web port serves them at /metrics)."""
+
+
+@metrics_group.command("serve")
+@click.option(
+    "--bind",
+    default="0.0.0.0:9464",
+    show_default=True,
+    help="HOST:PORT to serve /metrics on.",
+)
+@click.pass_context
+def metrics_serve(ctx: click.Context, bind: str) -> None:
+    """Serve the metrics of this machine's workers and scheduler (every process kind under
+    NZC_METRICS_DIR), for a machine that runs no web process. Not the service's state
+    (dirty targets, dead letters): the web's /metrics has those."""
+    from consumer.metrics import serve
+
+    metrics_dir = _config(ctx).metrics_dir
+    if not metrics_dir:
+        raise click.ClickException(
+            "NZC_METRICS_DIR is not set: set it to the directory the worker writes its "
+            "metrics under (the Procfile's default is .run/metrics in its folder). "
+            "Example: NZC_METRICS_DIR=/run/nzc/metrics"
+        )
+    host, _, port = bind.rpartition(":")
+    if not port.isdigit() or not host:
+        raise click.BadParameter(f"expected HOST:PORT, got {bind!r}", param_hint="--bind")
+    serve(metrics_dir, host, int(port))
 
 
 def main() -> None:

@@ -10,16 +10,19 @@ import hashlib
 import hmac
 import json
 import logging
+import time
 from typing import Any
 
 import dramatiq
 import psycopg
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, Response, g, jsonify, request
 from marshmallow import ValidationError
 
 from consumer.errors import ApiError
+from consumer.metrics import observe_webhook
 from consumer.relay import SpoolRelay
 from consumer.state import AppState, app_state
+from handlers import logs
 from handlers.broker import QUEUE_EVENTS
 from handlers.decide.translate import event_target, ignore_reason
 from handlers.gateways import ingest, job_records
@@ -46,6 +49,34 @@ def signature_ok(secret: str, body: bytes, header: str | None) -> bool:
     expected = hmac.new(secret.encode(), body, hashlib.sha512).hexdigest().encode()
     # Bytes, not str: compare_digest refuses non-ASCII strings, and headers are untrusted.
     return hmac.compare_digest(expected, header.strip().lower().encode("utf-8", "replace"))
+
+
+@bp.before_request
+def _open_log_context() -> None:
+    """A webhook's log lines carry its request_id, message_id and target once known; the
+    context is this request's only (reset at teardown, as threads serve many requests)."""
+    g.log_context = logs.bind()
+
+
+@bp.before_request
+def _start_clock() -> None:
+    g.webhook_started = time.perf_counter()
+
+
+@bp.after_request
+def _count(response: Response) -> Response:
+    """Every answer passes here, refusals included (Flask runs it after the JSON error
+    handlers too), so the webhook metrics are counted in this one place."""
+    started = g.pop("webhook_started", None)
+    observe_webhook(response, time.perf_counter() - started if started is not None else 0.0)
+    return response
+
+
+@bp.teardown_request
+def _close_log_context(_exc: BaseException | None) -> None:
+    token = g.pop("log_context", None)
+    if token is not None:
+        logs.reset(token)
 
 
 @bp.post("/webhooks/netbox")
@@ -79,6 +110,7 @@ def netbox_webhook() -> Any:
         event = _schema.load(payload)
     except ValidationError as exc:
         raise ApiError(400, "invalid body", exc.messages) from None
+    logs.bind(request_id=event["request_id"])
 
     reason = ignore_reason(event)
     if reason:
@@ -105,6 +137,7 @@ def _queue(state: AppState, event: dict[str, Any], body_sha256: bytes) -> Any:
         # The job row is written here, with the de-duplication, in one statement.
         options={"request_id": event["request_id"], RECORDED: True},
     )
+    logs.bind(message_id=message.message_id, target=target)
     runtime, relay, ingest_db = state.runtime, state.relay, state.ingest_db
     db_up = True
     try:

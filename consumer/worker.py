@@ -13,5 +13,5 @@ except ConfigError as exc:
     sys.stderr.write(f"nzc: configuration error: {exc}\n")
     raise SystemExit(2) from None
 
-configure_logging(_config.log_level)
+configure_logging(_config.log_level, _config.log_format, config=_config)
 broker = setup(_config).broker

@@ -17,6 +17,9 @@ from dramatiq.middleware import (
 )
 from periodiq import PeriodiqMiddleware
 
+from handlers.middleware.log_context import LogContext
+from handlers.middleware.metrics import JobMetrics
+
 #: Queue of normalised NetBox webhook events.
 QUEUE_EVENTS = "nzc-events"
 #: Queue of host jobs (provision, create, update, delete, reconcile).
@@ -47,10 +50,12 @@ def build_middleware(
     """The middleware stack, in order.
 
     ``extra_first`` goes before Retries: Dramatiq calls ``after_*`` hooks in reverse
-    order, so our recorder then sees whether Retries gave up on the message.
+    order, so our recorder then sees whether Retries gave up on the message. So does
+    :class:`JobMetrics`, which every stack has (it needs nothing of the process).
     ``max_retries`` and ``min_backoff_ms`` apply to actors that do not set their own.
     """
     return [
+        LogContext(),  # first: every other hook logs inside the job's log context
         AgeLimit(max_age=MAX_AGE_MS),
         TimeLimit(time_limit=TIME_LIMIT_MS),
         ShutdownNotifications(),
@@ -58,6 +63,7 @@ def build_middleware(
         Pipelines(),
         CurrentMessage(),
         PeriodiqMiddleware(skip_delay=30),
+        JobMetrics(),
         *(extra_first or []),
         Retries(
             max_retries=max_retries,

@@ -10,10 +10,12 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 #: Log levels accepted by NZC_LOG_LEVEL.
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+#: Line formats accepted by NZC_LOG_FORMAT.
+LOG_FORMATS = ("text", "json")
 
 #: Defaults point at the local services that ``make run`` / ``make test`` set up.
 DEFAULTS = {
@@ -35,10 +37,16 @@ EXAMPLES = {
     "NZC_ZABBIX_URL": "https://zabbix.example.net/api_jsonrpc.php",
     "NZC_ZABBIX_TOKEN": "a 64-character API token from Zabbix (User settings > API tokens)",
     "NZC_LOG_LEVEL": "INFO",
+    "NZC_LOG_FORMAT": "json",
     "NZC_WEBHOOK_MAX_BYTES": "1048576",
     "NZC_JOB_MAX_RETRIES": "8",
     "NZC_JOB_MIN_BACKOFF_MS": "5000",
+    "NZC_METRICS": "0",
+    "NZC_METRICS_DIR": "/run/nzc/metrics",
 }
+
+#: Values accepted by the on/off variables (NZC_WEBHOOK_INSECURE, NZC_METRICS).
+FLAGS = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
 
 
 class ConfigError(ValueError):
@@ -58,10 +66,14 @@ class Config:
       webhook_secret: shared secret of the NetBox webhook (HMAC-SHA512 signature).
       admin_token: bearer token for the admin API; the admin API is off when unset.
       log_level: one of :data:`LOG_LEVELS`.
+      log_format: ``text`` or ``json`` lines (see :func:`default_log_format`).
       webhook_max_bytes: the largest webhook body accepted.
       webhook_insecure: accept unsigned webhooks (``NZC_WEBHOOK_INSECURE=1``), for demos only.
       job_max_retries: retries of a failing job before it is dead-lettered.
       job_min_backoff_ms: the first retry's delay, milliseconds; it doubles each attempt.
+      metrics: serve ``/metrics`` on the web port (``NZC_METRICS=0`` turns it off).
+      metrics_dir: the directory holding one metrics directory per process kind on this
+        machine (``<dir>/web``, ``<dir>/worker``, ...), added up by ``/metrics``.
     """
 
     database_url: str
@@ -75,10 +87,13 @@ class Config:
     webhook_secret: str | None
     admin_token: str | None
     log_level: str
+    log_format: str
     webhook_max_bytes: int
     webhook_insecure: bool
     job_max_retries: int = 8
     job_min_backoff_ms: int = 5000
+    metrics: bool = True
+    metrics_dir: str | None = None
 
     def __repr__(self) -> str:
         # Never print secrets, even in a traceback or a debug log.
@@ -87,6 +102,22 @@ class Config:
             f"broker_url={redact_url(self.broker_url)!r}, netbox_url={self.netbox_url!r}, "
             f"zabbix_url={self.zabbix_url!r}, log_level={self.log_level!r})"
         )
+
+    def secrets(self) -> list[str]:
+        """Every secret value this configuration holds: tokens, passwords, and the passwords
+        inside the URLs (as written and percent-decoded), for the log filter that masks them."""
+        values = [
+            self.webhook_secret,
+            self.admin_token,
+            self.zabbix_token,
+            self.zabbix_password,
+            self.netbox_token,
+        ]
+        urls = [*self.database_url.split(";"), *self.broker_url.split(";")]
+        for url in [*urls, self.netbox_url, self.zabbix_url]:
+            password = urlsplit(url).password
+            values += [password, unquote(password)] if password else []
+        return sorted({value for value in values if value})
 
 
 def redact_url(url: str) -> str:
@@ -97,6 +128,19 @@ def redact_url(url: str) -> str:
     netloc = parts.netloc.rsplit("@", 1)
     userinfo = netloc[0].split(":", 1)[0]
     return urlunsplit(parts._replace(netloc=f"{userinfo}:***@{netloc[1]}"))
+
+
+def default_log_format() -> str:
+    """``text`` when standard error is a terminal (a person reads it), ``json`` otherwise
+    (a collector, journald, a file reads it).
+
+    File descriptor 2 is asked, not ``sys.stderr``: Dramatiq's worker processes replace
+    ``sys.stderr`` with a pipe to the parent, which writes to the real descriptor 2.
+    """
+    try:
+        return "text" if os.isatty(2) else "json"
+    except OSError:
+        return "json"
 
 
 def _fail(name: str, problem: str) -> ConfigError:
@@ -132,6 +176,13 @@ def _whole(env: Mapping[str, str], name: str, low: int, high: int) -> int:
     return int(raw)
 
 
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw and raw not in FLAGS:
+        raise _fail(name, "must be 1 or 0")
+    return FLAGS[raw] if raw else default
+
+
 def load_config(environ: Mapping[str, str] | None = None) -> Config:
     """Read and validate the ``NZC_*`` variables from ``environ`` (default: ``os.environ``)."""
     env = os.environ if environ is None else environ
@@ -139,6 +190,13 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
     log_level = (env.get("NZC_LOG_LEVEL") or DEFAULTS["NZC_LOG_LEVEL"]).upper()
     if log_level not in LOG_LEVELS:
         raise _fail("NZC_LOG_LEVEL", f"must be one of {', '.join(LOG_LEVELS)}")
+    log_format = (env.get("NZC_LOG_FORMAT") or default_log_format()).strip().lower()
+    if log_format not in LOG_FORMATS:
+        raise _fail(
+            "NZC_LOG_FORMAT",
+            f"must be {' or '.join(LOG_FORMATS)} (got {log_format!r}); unset, it is text on "
+            "a terminal and json otherwise",
+        )
 
     raw_max = env.get("NZC_WEBHOOK_MAX_BYTES") or DEFAULTS["NZC_WEBHOOK_MAX_BYTES"]
     if not raw_max.isdigit() or not 1024 <= int(raw_max) <= 64 * 1024 * 1024:
@@ -159,9 +217,9 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
     max_retries = _whole(env, "NZC_JOB_MAX_RETRIES", 0, 100)
     min_backoff_ms = _whole(env, "NZC_JOB_MIN_BACKOFF_MS", 1, 3_600_000)
 
-    insecure = env.get("NZC_WEBHOOK_INSECURE", "").strip().lower()
-    if insecure not in ("", "0", "1", "true", "false", "yes", "no"):
-        raise _fail("NZC_WEBHOOK_INSECURE", "must be 1 or 0")
+    metrics_dir = _optional(env, "NZC_METRICS_DIR")
+    if metrics_dir and not os.path.isabs(metrics_dir):
+        raise _fail("NZC_METRICS_DIR", f"must be an absolute path (got {metrics_dir!r})")
 
     return Config(
         database_url=_url(env, "NZC_DATABASE_URL", ("postgresql", "postgres")),
@@ -175,8 +233,11 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         webhook_secret=_optional(env, "NZC_WEBHOOK_SECRET"),
         admin_token=_optional(env, "NZC_ADMIN_TOKEN"),
         log_level=log_level,
+        log_format=log_format,
         webhook_max_bytes=int(raw_max),
-        webhook_insecure=insecure in ("1", "true", "yes"),
+        webhook_insecure=_flag(env, "NZC_WEBHOOK_INSECURE", False),
         job_max_retries=max_retries,
         job_min_backoff_ms=min_backoff_ms,
+        metrics=_flag(env, "NZC_METRICS", True),
+        metrics_dir=metrics_dir,
     )

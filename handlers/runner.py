@@ -21,6 +21,7 @@ from dramatiq.common import q_name
 from dramatiq.middleware import CurrentMessage
 
 from handlers.gateways import job_records
+from handlers.middleware.metrics import OUTCOME
 from handlers.runtime import get_runtime
 
 log = logging.getLogger(__name__)
@@ -109,7 +110,10 @@ def atomic_job(fn: Callable[..., Any]) -> Callable[..., None]:
     The job's targets come from the actor's ``job_targets`` option (a function of the
     actor's arguments), declared once with the actor; they are locked unless its
     ``job_locks`` option is false. The job's return value goes to the job row (``result``),
-    not back to Dramatiq. :func:`job_actor` declares all of it at once.
+    not back to Dramatiq; its outcome (``succeeded``, ``partial``, or ``skipped`` for a
+    redelivered message whose job had ended) goes to the message's
+    :data:`~handlers.middleware.metrics.OUTCOME` option, for the metrics middleware.
+    :func:`job_actor` declares all of it at once.
     """
 
     @functools.wraps(fn)
@@ -195,15 +199,17 @@ def _run(
                         job_id=job_id,
                         data={"attempt": attempt},
                     )
+                    message.options[OUTCOME] = "skipped"
                     return None
             started = time.monotonic()
             job = Job(conn, job_id, targets, attempt)
             result = fn(job, *args, **kwargs)
             duration_ms = (time.monotonic() - started) * 1000
+            status = "partial" if job.partial else "succeeded"
             job_records.record_finished(
                 conn,
                 job_id=job_id,
-                status="partial" if job.partial else "succeeded",
+                status=status,
                 duration_ms=duration_ms,
                 result=result,
                 targets=job.targets if job.targets != targets else None,
@@ -215,8 +221,17 @@ def _run(
                 job_id=job_id,
                 data={"attempt": attempt, "duration_ms": round(duration_ms, 3)},
             )
+        # One line per finished job; the log context adds its id, actor and target.
+        log.info(
+            "%s %s in %.0f ms (attempt %d)",
+            message.actor_name,
+            "partly succeeded" if job.partial else "succeeded",
+            duration_ms,
+            attempt,
+        )
         for action in job._after_commit:
             action()
+        message.options[OUTCOME] = status
         return result
     except Exception as exc:
         duration_ms = (time.monotonic() - started) * 1000

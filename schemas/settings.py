@@ -24,12 +24,26 @@ NETBOX_STATUSES = (
 SNMPV3_AUTH_PROTOCOLS = ("MD5", "SHA1", "SHA224", "SHA256", "SHA384", "SHA512")
 SNMPV3_PRIV_PROTOCOLS = ("DES", "AES128", "AES192", "AES256", "AES192C", "AES256C")
 TLS_MODES = ("unencrypted", "psk", "cert")
-#: Settings shown masked by ``nzc settings show``.
-SECRET_FIELDS = ("tls_psk",)
+#: Settings shown masked by ``nzc settings show`` and the admin API.
+SECRET_FIELDS = ("tls_psk", "snmpv3_authpassphrase", "snmpv3_privpassphrase")
+#: What a secret that is set reads as.
+MASK = "***"
+
+
+def masked(settings: dict[str, Any]) -> dict[str, Any]:
+    """``settings`` with every secret that is set shown as :data:`MASK` (they never leave
+    the service)."""
+    return {k: MASK if k in SECRET_FIELDS and v else v for k, v in settings.items()}
+
+
+#: The largest whole number a setting holds (a Postgres ``integer``).
+MAX_INTEGER = 2**31 - 1
 
 
 def _positive(name: str) -> fields.Integer:
-    return fields.Integer(strict=True, validate=validate.Range(min=1), metadata={"help": name})
+    return fields.Integer(
+        strict=True, validate=validate.Range(min=1, max=MAX_INTEGER), metadata={"help": name}
+    )
 
 
 #: Longest interval of a recurring system job, minutes (a week).
@@ -112,7 +126,7 @@ class SettingsSchema(Schema):
     monitored_statuses = _statuses()
     disabled_statuses = _statuses()
     removed_statuses = _statuses()
-    max_deletions = fields.Integer(strict=True, validate=validate.Range(min=0))
+    max_deletions = fields.Integer(strict=True, validate=validate.Range(min=0, max=MAX_INTEGER))
     no_primary_ip = fields.String(validate=validate.OneOf(("disable", "keep", "delete")))
     event_log_retention_days = _positive("days")
 
@@ -133,13 +147,19 @@ class SettingsSchema(Schema):
 SETTINGS_FIELDS: tuple[str, ...] = tuple(SettingsSchema().fields)
 
 
-def parse_setting_value(key: str, raw: str) -> Any:
-    """The typed value of one setting from its command-line text (lists: comma-separated)."""
+#: What a change naming no setting is told.
+UNKNOWN_SETTING = f"unknown setting; known settings: {', '.join(SETTINGS_FIELDS)}"
+
+
+def parse_setting_value(key: str, raw: Any) -> Any:
+    """The typed value of one setting from its command-line text (lists: comma-separated).
+    A value that is not text (a JSON number, list, boolean or null from the admin API) is
+    already typed: it is returned as it is, for :class:`SettingsSchema` to judge."""
     field = SettingsSchema().fields.get(key)
     if field is None:
-        raise ValidationError(
-            {key: [f"unknown setting; known settings: {', '.join(SETTINGS_FIELDS)}"]}
-        )
+        raise ValidationError({key: [UNKNOWN_SETTING]})
+    if not isinstance(raw, str):
+        return raw
     if isinstance(field, fields.List):
         return [item.strip() for item in raw.split(",") if item.strip()]
     if isinstance(field, fields.Integer):

@@ -100,3 +100,13 @@ def dirty_ages_ms(conn: psycopg.Connection) -> tuple[float, float] | None:
         " * 1000 AS waited FROM dirty_targets"
     ).fetchone()
     return None if row["waited"] is None else (float(row["quiet"]), float(row["waited"]))
+
+
+def backlog(conn: psycopg.Connection) -> tuple[int, float]:
+    """(dirty targets not yet brought in line, claimed ones included; seconds since the
+    oldest of them was first marked, 0 when there is none), for the metrics."""
+    row = conn.execute(
+        "SELECT count(*) AS n, coalesce(extract(epoch FROM now() - min(first_marked_at)), 0)"
+        " AS age FROM dirty_targets"
+    ).fetchone()
+    return int(row["n"]), float(row["age"])

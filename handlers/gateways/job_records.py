@@ -7,6 +7,7 @@ Plain functions over a psycopg connection, so they join whatever transaction the
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 import psycopg
@@ -193,10 +194,14 @@ def list_jobs(
     status: str | None = None,
     actor: str | None = None,
     target: str | None = None,
+    since: timedelta | None = None,
+    before: tuple[datetime, str] | None = None,
     limit: int = 50,
 ) -> list[dict[str, Any]]:
-    """The newest jobs first, filtered by status, actor and target when given; ``failed``
-    includes ``partial`` (jobs that failed for some of their targets)."""
+    """The newest jobs first (by enqueued_at, then id), filtered by status, actor, target
+    and enqueued within ``since`` when given; ``failed`` includes ``partial`` (jobs that
+    failed for some of their targets). ``before``: the (enqueued_at, id) of the last job of
+    the previous page, for the next one."""
     where, params = [], []
     if status:
         where.append("status = ANY(%s)")
@@ -207,12 +212,18 @@ def list_jobs(
     if target:
         where.append("%s = ANY(targets)")
         params.append(target)
+    if since is not None:
+        where.append("enqueued_at >= now() - %s")
+        params.append(since)
+    if before is not None:
+        where.append("(enqueued_at, id) < (%s, %s)")
+        params.extend(before)
     clause = f"WHERE {' AND '.join(where)}" if where else ""
     params.append(limit)
     return conn.execute(
         "SELECT id, actor, queue, targets, status, attempts, enqueued_at, started_at,"
         f" finished_at, duration_ms, error FROM jobs {clause}"
-        " ORDER BY enqueued_at DESC, id LIMIT %s",
+        " ORDER BY enqueued_at DESC, id DESC LIMIT %s",
         params,
     ).fetchall()
 
@@ -368,3 +379,22 @@ def recent_failures(
         f" WHERE true {failed_window} ORDER BY f.failed_at DESC LIMIT %(limit)s)",
         {"since": since, "limit": limit},
     ).fetchall()
+
+
+def statuses(conn: psycopg.Connection, job_ids: list[str]) -> dict[str, str]:
+    """job id -> its status, for the ids that have a row."""
+    rows = conn.execute("SELECT id, status FROM jobs WHERE id = ANY(%s)", [job_ids]).fetchall()
+    return {row["id"]: row["status"] for row in rows}
+
+
+def last_successes(conn: psycopg.Connection, actors: list[str]) -> dict[str, float]:
+    """actor -> when its latest succeeded job finished (unix seconds), for the ``actors``
+    that ever succeeded. One index probe per actor (the latest enqueued success), not a
+    scan of its whole history."""
+    rows = conn.execute(
+        "SELECT a.actor, extract(epoch FROM j.finished_at) AS finished FROM unnest(%s::text[])"
+        " AS a(actor) CROSS JOIN LATERAL (SELECT finished_at FROM jobs WHERE actor = a.actor"
+        " AND status = 'succeeded' ORDER BY enqueued_at DESC LIMIT 1) j",
+        [actors],
+    ).fetchall()
+    return {row["actor"]: float(row["finished"]) for row in rows if row["finished"] is not None}

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from importlib import resources
 
 import psycopg
@@ -106,3 +107,9 @@ def migrate(conninfo: str) -> list[str]:
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", [MIGRATION_LOCK_KEY])
     return applied_now
+
+
+def database_now(conn: psycopg.Connection) -> datetime:
+    """The database's clock, which every timestamp in its tables comes from (within a
+    transaction, the time it began)."""
+    return conn.execute("SELECT now() AS t").fetchone()["t"]

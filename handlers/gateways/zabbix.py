@@ -1,7 +1,8 @@
 """The Zabbix gateway: the only code that talks to the Zabbix API.
 
 One authenticated client per process (API token preferred), the version read once, and a
-per-method call counter that tests and benchmarks read.
+per-method call counter that tests and benchmarks read (and the Prometheus counters of
+:mod:`handlers.metrics`, which add up every client of every process).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import requests
 from pyzabbix import ZabbixAPI, ZabbixAPIException
 
 from handlers.gateways.zabbix_dialect import Dialect
+from handlers.metrics import ZABBIX_CALLS, ZABBIX_ERRORS
 
 #: Seconds a readiness probe waits for the Zabbix API.
 PROBE_TIMEOUT_S = 3.0
@@ -84,13 +86,19 @@ class ZabbixGateway:
         self.dialect = Dialect(self.version)
 
     def call(self, method: str, params: Any = None) -> Any:
-        """Call ``method`` with ``params`` and return its ``result``; counts the call."""
+        """Call ``method`` with ``params`` and return its ``result``; counts the call, and
+        the failure if it fails."""
         with self._lock:
             self.calls[method] += 1
+        ZABBIX_CALLS.labels(method).inc()
         try:
             return self._api.do_request(method, params)["result"]
         except requests.RequestException as exc:
+            ZABBIX_ERRORS.labels(method).inc()
             raise ZabbixUnavailable(f"Zabbix API at {self.url} did not answer: {exc}") from exc
+        except ZabbixAPIException:
+            ZABBIX_ERRORS.labels(method).inc()
+            raise
 
 
 __all__ = ["ZabbixAPIException", "ZabbixGateway", "ZabbixUnavailable", "probe_version"]

@@ -65,6 +65,7 @@ from handlers.gateways import (
 from handlers.gateways.postgres import Store
 from handlers.gateways.settings import read_settings
 from handlers.gateways.zabbix import ZabbixGateway
+from handlers.metrics import RECONCILE_BATCH
 from handlers.runner import Job, JobError
 
 log = logging.getLogger(__name__)
@@ -81,6 +82,7 @@ def reconcile(
         claimed = dirty_targets.claim_dirty(side, batch, job.job_id)
     if not claimed:
         return {"claimed": 0}
+    RECONCILE_BATCH.observe(len(claimed))
     try:
         job.lock(list(claimed))
         plan = plan_targets(job.conn, zbx, netbox, list(claimed))

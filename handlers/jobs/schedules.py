@@ -9,12 +9,15 @@ when two schedulers run by mistake.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 import dramatiq
 import psycopg
 
 from handlers.gateways import schedules
+from handlers.gateways.postgres import database_now
 from handlers.gateways.settings import read_settings
 from handlers.runner import Job
 
@@ -63,3 +66,49 @@ def run_now(conn: psycopg.Connection, broker: dramatiq.Broker, name: str) -> dra
     schedules.record_enqueued(conn, name, message.message_id)
     broker.enqueue(message)
     return message
+
+
+@dataclass(frozen=True)
+class ScheduleState:
+    """One recurring system job as an operator sees it (``nzc schedules``, the admin API).
+
+    Parameters:
+      name: the system job (its actor's name).
+      interval_min: its interval, minutes, from the settings row.
+      last_run_at: when its last job finished (else started, else was enqueued); None if never.
+      last_status: that job's status, or None.
+      next_run_at: when it comes due; None when it is due now (at the next tick).
+      last_job_id: the last job's id, or None.
+      last_error: the last job's error, or None.
+    """
+
+    name: str
+    interval_min: int
+    last_run_at: datetime | None
+    last_status: str | None
+    next_run_at: datetime | None
+    last_job_id: str | None
+    last_error: str | None
+
+
+def overview(conn: psycopg.Connection) -> list[ScheduleState]:
+    """Every schedule with its interval, last run and next due time, in name order."""
+    settings = read_settings(conn)
+    now = database_now(conn)
+    states = []
+    for row in schedules.load(conn):
+        interval = settings[SCHEDULES[row["name"]]]
+        enqueued = row["last_enqueued_at"]
+        due = enqueued + timedelta(minutes=interval) if enqueued else None
+        states.append(
+            ScheduleState(
+                name=row["name"],
+                interval_min=interval,
+                last_run_at=row["last_finished_at"] or row["last_started_at"] or enqueued,
+                last_status=row["last_status"],
+                next_run_at=due if due and due > now else None,
+                last_job_id=row["last_job_id"],
+                last_error=row["last_error"],
+            )
+        )
+    return states

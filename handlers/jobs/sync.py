@@ -42,6 +42,7 @@ from handlers.gateways import (
     target_failures,
     zabbix_hosts,
 )
+from handlers.gateways.postgres import Store
 from handlers.gateways.settings import read_settings
 from handlers.gateways.zabbix import ZabbixGateway
 from handlers.jobs.reconcile import DEFAULT_BATCH, deletion_proofs, plan_targets
@@ -135,6 +136,17 @@ def plan_sync(
     plan, reading = compare_all(conn, zbx, netbox, also=failures)
     limit = plan.settings["max_deletions"]
     return plan, reading, marks(plan, limit, allowed=allow_deletions, failures=failures)
+
+
+def dry_run(
+    store: Store, zbx: ZabbixGateway, netbox: Any, allow_deletions: int | None = None
+) -> tuple[Plan, SyncMarks]:
+    """What a sync would do, planned in a read-only transaction, so that nothing can be
+    written (``nzc sync now --dry-run``, ``POST /api/v1/sync`` with ``dry_run``)."""
+    with store.connection() as conn, conn.transaction():
+        conn.execute("SET TRANSACTION READ ONLY")
+        plan, _, marked = plan_sync(conn, zbx, netbox, allow_deletions)
+    return plan, marked
 
 
 def sync_hosts(

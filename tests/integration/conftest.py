@@ -18,8 +18,9 @@ from tests.waiting import wait_for
 
 TOKEN = "0123456789abcdef0123456789abcdef01234567"
 
-#: Job statuses after which nothing more happens to a job (a failed one is retried).
-FINAL = ("succeeded", "partial", "dead")
+#: Job statuses after which nothing more happens to a job (a failed one is retried; a
+#: replayed one lives on as its replay).
+FINAL = ("succeeded", "partial", "dead", "replayed")
 
 
 @dataclass
@@ -77,19 +78,29 @@ class Stack:
 
 
 @pytest.fixture
-def stack(zabbix, zabbix_version, database_url, db, start_worker):
+def stack_env():
+    """Extra ``NZC_*`` variables of the stack (override it, e.g. with parametrize)."""
+    return {}
+
+
+@pytest.fixture
+def stack(zabbix, zabbix_version, database_url, db, start_worker, stack_env):
     """Simulator -> web (real HTTP) -> RabbitMQ -> worker -> Zabbix ``zabbix_version``."""
     for table in ("host_configs", "dirty_targets", "target_failures", "deletion_evidence"):
         db.execute(f"DELETE FROM {table}")
     db.execute("UPDATE reconcile_state SET pending = false")
     settings_before = db.execute("SELECT delete_mode FROM settings").fetchone()
-    sim = SimServer(token=TOKEN, webhook_secret="test-secret")
+    token = stack_env.get("NZC_NETBOX_TOKEN", TOKEN)
+    sim = SimServer(token=token, webhook_secret=stack_env.get("NZC_WEBHOOK_SECRET", "test-secret"))
     env = make_env(
         database_url,
-        NZC_ZABBIX_URL=zabbix_url(zabbix_version),
-        NZC_ZABBIX_TOKEN=zabbix_token(zabbix_version),
-        NZC_NETBOX_URL=sim.url,
-        NZC_NETBOX_TOKEN=TOKEN,
+        **{
+            "NZC_ZABBIX_URL": zabbix_url(zabbix_version),
+            "NZC_ZABBIX_TOKEN": zabbix_token(zabbix_version),
+            "NZC_NETBOX_URL": sim.url,
+            "NZC_NETBOX_TOKEN": token,
+            **stack_env,
+        },
     )
     runtime = setup(load_config(env))
     runtime.broker.flush_all()

@@ -39,6 +39,8 @@ def test_user_and_password_are_accepted_instead_of_a_token():
         ("NZC_LOG_LEVEL", "LOUD"),
         ("NZC_WEBHOOK_MAX_BYTES", "lots"),
         ("NZC_WEBHOOK_INSECURE", "maybe"),
+        ("NZC_METRICS", "maybe"),
+        ("NZC_METRICS_DIR", "relative/metrics"),
     ],
 )
 def test_a_malformed_value_names_the_variable_and_gives_an_example(name, value):
@@ -62,3 +64,12 @@ def test_redact_url_keeps_user_and_host():
         redact_url("amqp://guest:guest@127.0.0.1:5672/%2F") == "amqp://guest:***@127.0.0.1:5672/%2F"
     )
     assert redact_url("http://127.0.0.1:8070/x") == "http://127.0.0.1:8070/x"
+
+
+def test_metrics_are_on_unless_nzc_metrics_turns_them_off():
+    assert load_config(BASE).metrics is True
+    assert load_config({**BASE, "NZC_METRICS": "1"}).metrics is True
+    assert load_config({**BASE, "NZC_METRICS": "0"}).metrics is False
+    assert load_config({**BASE, "NZC_METRICS": "no"}).metrics is False
+    assert load_config(BASE).metrics_dir is None
+    assert load_config({**BASE, "NZC_METRICS_DIR": "/run/nzc"}).metrics_dir == "/run/nzc"

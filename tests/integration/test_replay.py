@@ -1,0 +1,198 @@
+"""Failed work brought back: dead letters listed, grouped, replayed once, and converging;
+a redelivered message whose job already ended is acknowledged without running."""
+
+import threading
+import uuid
+
+import dramatiq
+import pytest
+
+from handlers.broker import QUEUE_SYSTEM
+from handlers.gateways import dead_letters
+from handlers.jobs.replay import failure_groups, replay
+from handlers.runner import atomic_job
+from tests.conftest import TEST_BROKER_URL
+from tests.integration.test_host_jobs import nzc
+from tests.integration.zabbix_stack import one_host
+from tests.waiting import job_in, wait_for
+
+pytestmark = pytest.mark.integration
+
+TEMPLATE = "NZC Replay Template"
+
+
+def letters():
+    """Message ids in the dead-letter queues (read, not taken)."""
+    return {letter.message_id for letter in dead_letters.peek(TEST_BROKER_URL)}
+
+
+def test_a_job_that_exhausts_its_retries_is_replayed_once_and_the_dlq_drains(
+    rabbit_runtime, start_worker, db
+):
+    broken = threading.Event()
+    broken.set()
+
+    @atomic_job
+    def flaky(job, device_id):
+        if broken.is_set():
+            raise RuntimeError(
+                f"Zabbix at 10.0.0.{device_id} did not answer (attempt {job.attempt})"
+            )
+        return {"device": device_id}
+
+    actor = dramatiq.actor(
+        flaky,
+        broker=rabbit_runtime.broker,
+        actor_name=f"flaky_{uuid.uuid4().hex[:8]}",
+        queue_name=QUEUE_SYSTEM,
+        max_retries=2,
+        min_backoff=10,
+        max_backoff=50,
+        job_targets=lambda device_id: [f"dcim.device:{device_id}"],
+    )
+    start_worker(rabbit_runtime.broker)
+    first, second = actor.send(1), actor.send(2)
+    for message in (first, second):
+        assert job_in(db, message.message_id, {"dead"})["attempts"] == 3  # 1 run + 2 retries
+    wait_for(lambda: {first.message_id, second.message_id} <= letters(), "both dead letters")
+
+    # Two failures, one cause: one group (ids, addresses and numbers stripped).
+    groups = [g for g in failure_groups(db) if g.actors == [actor.actor_name]]
+    assert len(groups) == 1 and groups[0].count == 2
+    assert groups[0].error == "RuntimeError: Zabbix at <ip> did not answer (attempt <n>)"
+    assert groups[0].sample_job_id in (first.message_id, second.message_id)
+
+    broken.clear()  # fixed
+    dry = replay(rabbit_runtime, [first.message_id], requested_by="test", dry_run=True)
+    assert [o.outcome for o in dry] == ["would_replay"]
+    assert first.message_id in letters()  # a dry run takes nothing out
+
+    (outcome,) = replay(rabbit_runtime, [first.message_id], requested_by="test", reason="fixed")
+    assert outcome.outcome == "replayed" and outcome.new_job_id
+    new = job_in(db, outcome.new_job_id, {"succeeded"})
+    assert new["replay_of"] == first.message_id and new["result"] == {"device": 1}
+    assert (new["replay_requested_by"], new["replay_reason"]) == ("test", "fixed")
+    old = db.execute("SELECT * FROM jobs WHERE id = %s", [first.message_id]).fetchone()
+    assert old["status"] == "replayed" and old["replayed_as"] == outcome.new_job_id
+    assert (old["replay_requested_by"], old["replay_reason"]) == ("test", "fixed")
+    assert old["replay_requested_at"] is not None
+    assert first.message_id not in letters() and second.message_id in letters()
+
+    # Twice: nothing more is sent, and the answer names the first replay.
+    (again,) = replay(rabbit_runtime, [first.message_id], requested_by="test")
+    assert (again.outcome, again.new_job_id) == ("already_replayed", outcome.new_job_id)
+    assert f"already replayed as job {outcome.new_job_id} (succeeded)" in again.detail
+    replays = db.execute("SELECT count(*) AS n FROM jobs WHERE replay_of = %s", [first.message_id])
+    assert replays.fetchone()["n"] == 1
+
+    # A dead letter whose row was purged is still replayed, by its message id.
+    db.execute("DELETE FROM event_log WHERE job_id = %s", [second.message_id])
+    db.execute("DELETE FROM jobs WHERE id = %s", [second.message_id])
+    (orphan,) = replay(rabbit_runtime, [second.message_id], requested_by="test")
+    assert orphan.outcome == "replayed"
+    assert job_in(db, orphan.new_job_id, {"succeeded"})["targets"] == ["dcim.device:2"]
+    row = db.execute("SELECT * FROM jobs WHERE id = %s", [second.message_id]).fetchone()
+    assert (row["status"], row["actor"], row["replayed_as"]) == (
+        "replayed",
+        actor.actor_name,
+        orphan.new_job_id,
+    )
+    assert not letters() & {first.message_id, second.message_id}
+
+    refused = replay(rabbit_runtime, ["no-such-job"], requested_by="test")
+    assert [o.outcome for o in refused] == ["refused"]
+    assert "no job and no dead letter" in refused[0].detail
+
+
+@pytest.mark.parametrize("zabbix_version", ["7.0"])
+def test_a_refused_host_job_is_listed_grouped_replayed_by_the_cli_and_converges(stack, db):
+    sim, runtime, zabbix = stack
+    overrides = {"zabbix_templates": [TEMPLATE]}
+    ids = [
+        sim.sim.create_device(f"replay-0{n}", ip=f"10.0.60.{n}/24", custom_fields=overrides)
+        for n in (1, 2)
+    ]
+    targets = [f"dcim.device:{i}" for i in ids]
+    stack.settle()  # the reconcile runs failed for both (the template is missing)
+    create = runtime.broker.get_actor("create_zabbix_host")
+    jobs = [create.send(target).message_id for target in targets]
+    for job_id in jobs:
+        assert (
+            "template 'NZC Replay Template' does not exist" in job_in(db, job_id, {"dead"})["error"]
+        )
+    wait_for(lambda: set(jobs) <= letters(), "the dead letters")
+
+    code, out, err = nzc(stack, "jobs", "list", "--status", "dead", wait=False)
+    assert code == 0 and all(job_id in out for job_id in jobs), err
+    code, out, err = nzc(stack, "jobs", "dlq", wait=False)
+    assert code == 0 and all(f"{job_id}  nzc-hosts" in out for job_id in jobs), out
+    code, out, err = nzc(stack, "jobs", "failures", wait=False)
+    assert code == 0, err
+    line = next(x for x in out.splitlines() if "CreateZabbixHost" in x)
+    assert line.split()[0] == "2"  # both jobs, one cause
+    assert "Refused: CreateZabbixHost <target>: template '<name>' does not exist" in line
+
+    groupid = zabbix.call("templategroup.get", {"filter": {"name": ["Templates"]}})[0]["groupid"]
+    zabbix.call("template.create", {"host": TEMPLATE, "groups": [{"groupid": groupid}]})
+
+    code, out, err = nzc(
+        stack, "jobs", "replay", jobs[0], "--reason", "template created", wait=True
+    )
+    assert code == 0, err
+    new_id = out.split("replayed as job ")[1].split()[0]
+    assert f"job {new_id} succeeded" in out
+    host = wait_for(lambda: one_host(zabbix, "replay-01"), "the replayed host")
+    assert TEMPLATE in [t["host"] for t in host["parentTemplates"]]
+    old = db.execute("SELECT * FROM jobs WHERE id = %s", [jobs[0]]).fetchone()
+    assert old["replay_requested_by"].startswith("cli:") and old["replay_reason"] == (
+        "template created"
+    )
+
+    # The second device changed in NetBox since its job died: its reconcile run makes the
+    # host; the replay then finds it in step and changes nothing (no second host, the new
+    # name kept: jobs read NetBox afresh).
+    sim.sim.update_device(ids[1], name="replay-02-new")
+    wait_for(lambda: one_host(zabbix, "replay-02-new"), "the reconciled host")
+    stack.settle()
+    code, out, err = nzc(
+        stack, "jobs", "replay", "--status", "dead", "--actor", "create_zabbix_host", wait=True
+    )
+    assert code == 0, err
+    assert f"{jobs[1]}: replayed" in out and "succeeded" in out
+    assert one_host(zabbix, "replay-02-new") and one_host(zabbix, "replay-02") is None
+    assert (
+        len(zabbix.call("host.get", {"search": {"host": "replay-02"}, "output": ["hostid"]})) == 1
+    )
+
+    assert not letters() & set(jobs)  # the dead-letter queue drained
+    code, out, err = nzc(stack, "jobs", "replay", jobs[0], wait=False)
+    assert code == 0 and f"already replayed as job {new_id} (succeeded)" in out, err
+    n = db.execute("SELECT count(*) AS n FROM jobs WHERE replay_of = ANY(%s)", [jobs])
+    assert n.fetchone()["n"] == 2  # one replay each, whatever was asked
+
+
+@pytest.mark.parametrize("zabbix_version", ["7.0"])
+def test_a_message_delivered_again_after_its_job_succeeded_runs_no_zabbix_call(stack, db):
+    sim, runtime, zabbix = stack
+    dev = sim.sim.create_device("redelivered-01", ip="10.0.61.1/24")
+    target = f"dcim.device:{dev}"
+    hostid = wait_for(lambda: one_host(zabbix, "redelivered-01"), "the host")["hostid"]
+    stack.settle()
+    message = runtime.broker.get_actor("update_zabbix_host").send(target)
+    job_in(db, message.message_id, {"succeeded"})
+
+    zabbix.call("host.update", {"hostid": hostid, "name": "hand-edited"})  # drift
+    calls = sum(runtime.zabbix.calls.values())
+    runtime.broker.enqueue(message)  # RabbitMQ delivers it again, same message id
+
+    def skipped():
+        return db.execute(
+            "SELECT 1 FROM event_log WHERE job_id = %s AND message LIKE %s",
+            [message.message_id, "%delivered again after its job ended%"],
+        ).fetchone()
+
+    wait_for(skipped, "the redelivery to be acknowledged")
+    assert sum(runtime.zabbix.calls.values()) == calls  # no Zabbix call at all
+    assert one_host(zabbix, "hand-edited")  # the drift is still there: nothing ran
+    row = db.execute("SELECT status, attempts FROM jobs WHERE id = %s", [message.message_id])
+    assert row.fetchone() == {"status": "succeeded", "attempts": 1}
