@@ -7,6 +7,7 @@ import uuid
 import dramatiq
 import pytest
 
+from consumer.app import create_app
 from handlers.broker import QUEUE_SYSTEM
 from handlers.gateways import dead_letters
 from handlers.jobs.replay import failure_groups, replay
@@ -19,6 +20,7 @@ from tests.waiting import job_in, wait_for
 pytestmark = pytest.mark.integration
 
 TEMPLATE = "NZC Replay Template"
+ADMIN_TOKEN = "replay-test-admin-token"
 
 
 def letters():
@@ -104,9 +106,12 @@ def test_a_job_that_exhausts_its_retries_is_replayed_once_and_the_dlq_drains(
     assert "no job and no dead letter" in refused[0].detail
 
 
+@pytest.mark.parametrize("stack_env", [{"NZC_ADMIN_TOKEN": ADMIN_TOKEN}])
 @pytest.mark.parametrize("zabbix_version", ["7.0"])
-def test_a_refused_host_job_is_listed_grouped_replayed_by_the_cli_and_converges(stack, db):
+def test_a_refused_host_job_is_listed_grouped_replayed_by_cli_and_api_and_converges(stack, db):
     sim, runtime, zabbix = stack
+    api = create_app(runtime=runtime, start_relay=False).test_client()
+    auth = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
     overrides = {"zabbix_templates": [TEMPLATE]}
     ids = [
         sim.sim.create_device(f"replay-0{n}", ip=f"10.0.60.{n}/24", custom_fields=overrides)
@@ -154,11 +159,18 @@ def test_a_refused_host_job_is_listed_grouped_replayed_by_the_cli_and_converges(
     sim.sim.update_device(ids[1], name="replay-02-new")
     wait_for(lambda: one_host(zabbix, "replay-02-new"), "the reconciled host")
     stack.settle()
-    code, out, err = nzc(
-        stack, "jobs", "replay", "--status", "dead", "--actor", "create_zabbix_host", wait=True
+    answer = api.post(
+        "/api/v1/jobs/replay",
+        json={"status": "dead", "actor": "create_zabbix_host", "reason": "template created"},
+        headers=auth,
     )
-    assert code == 0, err
-    assert f"{jobs[1]}: replayed" in out and "succeeded" in out
+    assert answer.status_code == 200, answer.get_json()
+    (outcome,) = answer.get_json()["outcomes"]
+    assert (outcome["asked"], outcome["outcome"]) == (jobs[1], "replayed")
+    assert job_in(db, outcome["new_job_id"], {"succeeded"})["replay_requested_by"].startswith(
+        "api:"
+    )
+    stack.settle()
     assert one_host(zabbix, "replay-02-new") and one_host(zabbix, "replay-02") is None
     assert (
         len(zabbix.call("host.get", {"search": {"host": "replay-02"}, "output": ["hostid"]})) == 1
