@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import time
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from handlers.config import Config, ConfigError, load_config
+from handlers.config import Config, ConfigError, load_config, redact_url
 from handlers.decide.desired import INTERFACE_TYPES
 from handlers.decide.sync import config_state
-from handlers.decide.targets import parse_target
 from handlers.gateways import host_configs, job_records, mappings, mirrors, target_failures
 from handlers.gateways.postgres import Store, migrate
 from handlers.gateways.settings import read_settings
 from handlers.jobs.operator import Refused, add_mapping, change_settings
-from schemas.netbox import DEVICE, HOST_TYPES
+from schemas.jobs import JOB_STATUSES
+from schemas.netbox import DEVICE, HOST_TYPES, parse_target
 from schemas.settings import MASK, SECRET_FIELDS, masked
 
 if TYPE_CHECKING:
@@ -366,7 +368,7 @@ def jobs_group() -> None:
 @jobs_group.command("list")
 @click.option(
     "--status",
-    type=click.Choice(job_records.JOB_STATUSES),
+    type=click.Choice(JOB_STATUSES),
     help="failed also lists partial runs (that failed for some of their targets)",
 )
 @click.option("--actor")
@@ -415,12 +417,26 @@ def _requested_by() -> str:
 
 
 def _since(value: str | None) -> timedelta | None:
-    from handlers.decide.durations import parse_duration
+    from schemas.durations import parse_duration
 
     try:
         return parse_duration(value) if value else None
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--since") from None
+
+
+@contextlib.contextmanager
+def _broker_errors(config: Config) -> Iterator[None]:
+    """RabbitMQ unreachable: say which, and what to do, instead of a traceback."""
+    import pika.exceptions
+
+    try:
+        yield
+    except pika.exceptions.AMQPError as exc:
+        raise click.ClickException(
+            f"RabbitMQ at {redact_url(config.broker_url)} (NZC_BROKER_URL) is unreachable "
+            f"({type(exc).__name__}); nothing was replayed or taken out; retry once it is up"
+        ) from None
 
 
 @jobs_group.command("replay")
@@ -459,24 +475,31 @@ def jobs_replay(
     --status selects: each is taken out of the dead-letter queue and sent again as a new
     job. A job already replayed is not sent twice (exit status 1 when one is refused, or
     with --wait when a replay does not succeed)."""
-    from handlers.jobs.replay import replay, select
+    from handlers.jobs.replay import replay, replay_matching
 
     if bool(ids) == bool(status):
         raise click.UsageError("name job ids, or give --status dead|failed (not both)")
     if not status and (actor or target or since):
         raise click.UsageError("--actor, --target and --since select with --status")
     runtime = _runtime(ctx)
-    chosen = list(ids)
-    if status:
-        (target,) = _targets((target,)) if target else (None,)
-        with runtime.store.connection() as conn:
-            chosen = select(
-                conn, status=status, actor=actor, target=target, since=_since(since), limit=limit
+    asked = {"requested_by": _requested_by(), "reason": reason, "dry_run": dry_run}
+    with _broker_errors(runtime.config):
+        if status:
+            (target,) = _targets((target,)) if target else (None,)
+            outcomes = replay_matching(
+                runtime,
+                status=status,
+                actor=actor,
+                target=target,
+                since=_since(since),
+                limit=limit,
+                **asked,
             )
-        if not chosen:
-            click.echo(f"no {status} job matches; nothing to replay")
-            return
-    outcomes = replay(runtime, chosen, requested_by=_requested_by(), reason=reason, dry_run=dry_run)
+        else:
+            outcomes = replay(runtime, list(ids), **asked)
+    if not outcomes:
+        click.echo(f"no {status} job matches; nothing to replay")
+        return
     failed = False
     for outcome in outcomes:
         click.echo(f"{outcome.asked}: {outcome.outcome.replace('_', ' ')}: {outcome.detail}")
@@ -496,9 +519,11 @@ def jobs_replay(
 def jobs_dlq(ctx: click.Context) -> None:
     """The messages in the dead-letter queues, oldest first, with their job rows' status
     (a message without a row is replayable by its message id)."""
-    from handlers.gateways import dead_letters
+    from handlers.jobs.replay import list_dead_letters
 
-    letters = dead_letters.peek(_config(ctx).broker_url)
+    runtime = _runtime(ctx)
+    with _broker_errors(runtime.config):
+        letters = list_dead_letters(runtime)
     if not letters:
         click.echo("the dead-letter queues are empty")
         return

@@ -65,7 +65,7 @@ def _upstream(exc: Exception) -> Any:
         ApiError(
             502,
             "upstream unavailable",
-            f"NetBox or Zabbix did not answer as expected ({type(exc).__name__}: {exc}); "
+            f"NetBox or Zabbix did not answer as expected ({type(exc).__name__}); "
             "`/readyz` tells which, try again once it answers",
         )
     )

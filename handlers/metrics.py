@@ -24,8 +24,8 @@ BATCH_BUCKETS = (1, 2, 5, 10, 25, 50, 100, 200, 500, 1000)
 JOBS = Counter(
     "nzc_jobs",
     "Job attempts by actor and outcome: succeeded, partial (some targets failed), failed "
-    "(retried later), dead (refused or out of retries: dead-lettered), skipped (too old or "
-    "late).",
+    "(retried later), dead (refused, out of retries or too old: dead-lettered), skipped "
+    "(delivered again after its job ended, or too late for its periodic tick).",
     ["actor", "outcome"],
 )
 JOB_SECONDS = Histogram(

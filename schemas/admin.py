@@ -15,11 +15,9 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
-from handlers.decide.durations import parse_duration
-from handlers.decide.targets import parse_target
-from handlers.gateways.job_records import JOB_STATUSES, LEVELS
-from handlers.jobs.replay import OUTCOMES
-from schemas.netbox import DEVICE, HOST_TYPES
+from schemas.durations import parse_duration
+from schemas.jobs import JOB_STATUSES, LEVELS, REPLAY_OUTCOMES
+from schemas.netbox import DEVICE, HOST_TYPES, parse_target
 from schemas.settings import SETTINGS_FIELDS, UNKNOWN_SETTING, SettingsSchema
 
 #: Most jobs one page of ``GET /api/v1/jobs`` holds.
@@ -222,7 +220,7 @@ class ReplayOutcomeSchema(Schema):
     """What became of one job asked to be replayed."""
 
     asked = fields.String(required=True)
-    outcome = fields.String(required=True, validate=validate.OneOf(OUTCOMES))
+    outcome = fields.String(required=True, validate=validate.OneOf(REPLAY_OUTCOMES))
     new_job_id = fields.String(required=True, allow_none=True)
     detail = fields.String(required=True)
 

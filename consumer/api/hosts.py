@@ -8,9 +8,9 @@ from consumer.api.operations import Operations
 from consumer.errors import ApiError
 from consumer.state import app_state
 from handlers.decide.sync import config_state
-from handlers.decide.targets import parse_target
 from handlers.gateways import host_configs, target_failures
 from schemas.admin import HostConfigDetailSchema, HostConfigsSchema, HostsQuerySchema
+from schemas.netbox import parse_target
 
 operations = Operations("hosts")
 

@@ -10,7 +10,7 @@ from consumer.api.operations import Operations
 from consumer.errors import ApiError
 from consumer.state import app_state
 from handlers.gateways import job_records
-from handlers.jobs.replay import failure_groups, replay, select
+from handlers.jobs.replay import failure_groups, replay, replay_matching
 from schemas.admin import (
     FailuresQuerySchema,
     FailuresSchema,
@@ -122,25 +122,15 @@ def replay_jobs(body: dict[str, Any]) -> dict[str, Any]:
     """Replay the jobs a filter selects. Status dead, or failed (which includes partial),
     narrowed by actor, target and since; oldest first, up to limit. With dry_run, say
     what would be replayed and change nothing."""
-    runtime = app_state().runtime
-    with runtime.store.connection() as conn:
-        ids = select(
-            conn,
-            status=body["status"],
-            actor=body.get("actor"),
-            target=body.get("target"),
-            since=body.get("since"),
-            limit=body["limit"],
-        )
-    outcomes = (
-        replay(
-            runtime,
-            ids,
-            requested_by=requested_by(body),
-            reason=body.get("reason"),
-            dry_run=body["dry_run"],
-        )
-        if ids
-        else []
+    outcomes = replay_matching(
+        app_state().runtime,
+        status=body["status"],
+        actor=body.get("actor"),
+        target=body.get("target"),
+        since=body.get("since"),
+        limit=body["limit"],
+        requested_by=requested_by(body),
+        reason=body.get("reason"),
+        dry_run=body["dry_run"],
     )
-    return {"dry_run": body["dry_run"], "selected": len(ids), "outcomes": outcomes}
+    return {"dry_run": body["dry_run"], "selected": len(outcomes), "outcomes": outcomes}

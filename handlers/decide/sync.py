@@ -119,14 +119,10 @@ def describe(plan: Plan, reasons: dict[str, str]) -> list[str]:
     return lines
 
 
-#: A host config's sync state, as operators read it.
-HOST_STATES = ("in sync", "differs", "missing")
-
-
 def config_state(config: dict[str, Any]) -> str:
-    """The sync state of a host config row, one of :data:`HOST_STATES`: ``missing`` when
-    NetBox stopped returning its object without a recorded deletion, else whether it was
-    in sync when last checked."""
+    """The sync state of a host config row (:data:`schemas.admin.HOST_STATES`): ``missing``
+    when NetBox stopped returning its object without a recorded deletion, else whether it
+    was in sync when last checked."""
     if config["missing_since"]:
         return "missing"
     return "in sync" if config["in_sync"] else "differs"

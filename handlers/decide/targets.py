@@ -1,5 +1,5 @@
 """What the service keys on in NetBox: targets and status (the object types themselves are
-named once, in :mod:`schemas.netbox`).
+named once, in :mod:`schemas.netbox`, with the targets operators type).
 
 A *target* is the NetBox object a Zabbix host stands for, written ``OBJECT_TYPE:ID``
 (``dcim.device:42``): the key of job rows, dirty marks, host configs and our ownership tag.
@@ -9,10 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from schemas.netbox import DEVICE, HOST_TYPES, VM
-
-#: Short forms an operator may type for a target's object type.
-TARGET_ALIASES = {"device": DEVICE, "vm": VM, "virtualmachine": VM}
+from schemas.netbox import HOST_TYPES
 
 
 def target_of(object_type: str, object_id: int) -> str:
@@ -30,19 +27,6 @@ def is_target(value: str) -> bool:
     """Whether ``value`` is a canonical target (an ownership tag typed by hand may not be)."""
     kind, _, object_id = value.partition(":")
     return kind in HOST_TYPES and object_id.isdigit() and target_of(kind, int(object_id)) == value
-
-
-def parse_target(text: str) -> str:
-    """``dcim.device:42`` (or ``device:42``, ``vm:7``) as a canonical target; ValueError with
-    what to type instead."""
-    kind, _, object_id = text.strip().partition(":")
-    kind = TARGET_ALIASES.get(kind, kind)
-    if kind not in HOST_TYPES or not object_id.isdigit():
-        raise ValueError(
-            f"{text!r} is not a target: write OBJECT_TYPE:ID, e.g. {DEVICE}:42 or "
-            f"{VM}:7 (short: device:42, vm:7)"
-        )
-    return target_of(kind, int(object_id))
 
 
 def status_of(obj: dict[str, Any]) -> str | None:

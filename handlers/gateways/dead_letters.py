@@ -79,13 +79,6 @@ def _decode(queue: str, tag: int, properties: Any, body: bytes) -> DeadLetter:
     return DeadLetter(message_id, queue, message, _dead_at(properties), tag)
 
 
-def _count(channel: Any, queue: str) -> int:
-    try:
-        return channel.queue_declare(queue=queue, passive=True).method.message_count
-    except pika.exceptions.ChannelClosedByBroker:
-        return -1  # the queue does not exist (yet): no worker ever declared it
-
-
 def _counts(connection: Any, queues: tuple[str, ...]) -> tuple[Any, dict[str, int]]:
     """A usable channel and queue -> messages in its dead-letter queue (0 when the queue
     was never declared: a passive declare of a missing queue closes the channel)."""
@@ -158,11 +151,3 @@ def session(broker_url: str, queues: tuple[str, ...] = QUEUES) -> Iterator[DeadL
         channel, counts = _counts(connection, queues)
         letters, copies = _read_all(channel, counts)
         yield DeadLetters(channel, letters, copies)
-
-
-def peek(broker_url: str, queues: tuple[str, ...] = QUEUES) -> list[DeadLetter]:
-    """Every dead letter, oldest first; nothing is taken out."""
-    with session(broker_url, queues) as dlq:
-        letters = list(dlq.letters.values())
-    epoch = datetime.min.replace(tzinfo=UTC)
-    return sorted(letters, key=lambda letter: (letter.dead_at or epoch, letter.message_id))

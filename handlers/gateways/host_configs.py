@@ -8,6 +8,8 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
+from handlers.decide.secrets import mask_secrets
+
 
 def load_host_configs(conn: psycopg.Connection, targets: list[str]) -> dict[str, dict[str, Any]]:
     rows = conn.execute("SELECT * FROM host_configs WHERE target = ANY(%s)", [targets]).fetchall()
@@ -41,7 +43,7 @@ def save_host_config(
             host,
             name,
             mapping_id,
-            Jsonb(last_diff) if last_diff else None,
+            Jsonb(mask_secrets(last_diff)) if last_diff else None,
             interface_types,
         ],
     )

@@ -13,20 +13,19 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
-#: Statuses a job row can hold.
-JOB_STATUSES = ("queued", "running", "succeeded", "partial", "failed", "dead", "replayed")
+from handlers.decide.secrets import mask_secrets
+
 #: Statuses after which a job never runs again (a redelivered message is acknowledged).
 ENDED = ("succeeded", "partial", "replayed")
 #: Statuses a replay can start from (``failed`` only once its message is dead-lettered).
 REPLAYABLE = ("dead", "partial", "failed")
-#: Event-log levels.
-LEVELS = ("debug", "info", "warning", "error")
 #: A webhook body delivered again within this many seconds is not queued twice.
 DEDUPE_WINDOW_S = 600
 
 
 def _json(value: Any) -> Jsonb | None:
-    return None if value is None else Jsonb(value)
+    """``value`` as jsonb, secrets masked (job rows and the event log are read by operators)."""
+    return None if value is None else Jsonb(mask_secrets(value))
 
 
 def record_enqueued(
@@ -202,7 +201,27 @@ def list_jobs(
     and enqueued within ``since`` when given; ``failed`` includes ``partial`` (jobs that
     failed for some of their targets). ``before``: the (enqueued_at, id) of the last job of
     the previous page, for the next one."""
-    where, params = [], []
+    where, params = _filters(status, actor, target, since)
+    if before is not None:
+        where.append("(enqueued_at, id) < (%s, %s)")
+        params.extend(before)
+    clause = f"WHERE {' AND '.join(where)}" if where else ""
+    params.append(limit)
+    return conn.execute(
+        "SELECT id, actor, queue, targets, status, attempts, enqueued_at, started_at,"
+        f" finished_at, duration_ms, error FROM jobs {clause}"
+        " ORDER BY enqueued_at DESC, id DESC LIMIT %s",
+        params,
+    ).fetchall()
+
+
+def _filters(
+    status: str | None, actor: str | None, target: str | None, since: timedelta | None
+) -> tuple[list[str], list[Any]]:
+    """The WHERE conditions (and their parameters) of a job listing or selection;
+    ``failed`` includes ``partial``."""
+    where: list[str] = []
+    params: list[Any] = []
     if status:
         where.append("status = ANY(%s)")
         params.append(["failed", "partial"] if status == "failed" else [status])
@@ -215,17 +234,7 @@ def list_jobs(
     if since is not None:
         where.append("enqueued_at >= now() - %s")
         params.append(since)
-    if before is not None:
-        where.append("(enqueued_at, id) < (%s, %s)")
-        params.extend(before)
-    clause = f"WHERE {' AND '.join(where)}" if where else ""
-    params.append(limit)
-    return conn.execute(
-        "SELECT id, actor, queue, targets, status, attempts, enqueued_at, started_at,"
-        f" finished_at, duration_ms, error FROM jobs {clause}"
-        " ORDER BY enqueued_at DESC, id DESC LIMIT %s",
-        params,
-    ).fetchall()
+    return where, params
 
 
 def get_job(conn: psycopg.Connection, job_id: str) -> dict[str, Any] | None:
@@ -271,15 +280,16 @@ def record_dead_letter(
     args: list[Any],
     kwargs: dict[str, Any],
     request_id: str | None,
+    enqueued_at: datetime | None,
 ) -> None:
     """Give a dead letter that has no job row (older than the table, or purged) its row,
-    ``dead``, so that its replay is recorded like any other."""
+    ``dead``, enqueued when its message was, so that its replay is recorded like any other."""
     conn.execute(
         "INSERT INTO jobs (id, actor, queue, targets, args, kwargs, request_id, status, error,"
-        " finished_at) VALUES (%s, %s, %s, %s, %s, %s, %s, 'dead',"
-        " 'found in the dead-letter queue without a job row', clock_timestamp())"
-        " ON CONFLICT (id) DO NOTHING",
-        [job_id, actor, queue, targets, Jsonb(args), Jsonb(kwargs), request_id],
+        " enqueued_at, finished_at) VALUES (%s, %s, %s, %s, %s, %s, %s, 'dead',"
+        " 'found in the dead-letter queue without a job row', COALESCE(%s, now()),"
+        " clock_timestamp()) ON CONFLICT (id) DO NOTHING",
+        [job_id, actor, queue, targets, Jsonb(args), Jsonb(kwargs), request_id, enqueued_at],
     )
 
 
@@ -336,26 +346,15 @@ def replay_candidates(
     status: str,
     actor: str | None = None,
     target: str | None = None,
-    since: Any = None,
+    since: timedelta | None = None,
     limit: int = 100,
 ) -> list[str]:
     """Ids of the jobs a replay by filter takes, oldest first: ``dead``, or ``failed``
     (which includes ``partial``, as in :func:`list_jobs`), enqueued within ``since``."""
-    where = ["status = ANY(%s)"]
-    params: list[Any] = [["failed", "partial"] if status == "failed" else [status]]
-    if actor:
-        where.append("actor = %s")
-        params.append(actor)
-    if target:
-        where.append("%s = ANY(targets)")
-        params.append(target)
-    if since is not None:
-        where.append("enqueued_at >= now() - %s")
-        params.append(since)
-    params.append(limit)
+    where, params = _filters(status, actor, target, since)
     rows = conn.execute(
         f"SELECT id FROM jobs WHERE {' AND '.join(where)} ORDER BY enqueued_at, id LIMIT %s",
-        params,
+        [*params, limit],
     ).fetchall()
     return [row["id"] for row in rows]
 

@@ -113,3 +113,8 @@ def database_now(conn: psycopg.Connection) -> datetime:
     """The database's clock, which every timestamp in its tables comes from (within a
     transaction, the time it began)."""
     return conn.execute("SELECT now() AS t").fetchone()["t"]
+
+
+def read_only(conn: psycopg.Connection) -> None:
+    """Make the caller's transaction read only: Postgres refuses any write in it."""
+    conn.execute("SET TRANSACTION READ ONLY")

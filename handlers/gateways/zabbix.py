@@ -14,6 +14,7 @@ from typing import Any
 import requests
 from pyzabbix import ZabbixAPI, ZabbixAPIException
 
+from handlers.config import redact_url
 from handlers.gateways.zabbix_dialect import Dialect
 from handlers.metrics import ZABBIX_CALLS, ZABBIX_ERRORS
 
@@ -25,6 +26,11 @@ CALL_TIMEOUT_S = 60.0
 
 class ZabbixUnavailable(RuntimeError):
     """The Zabbix API did not answer, or answered with something that is not the API."""
+
+
+def _unavailable(url: str, exc: Exception) -> ZabbixUnavailable:
+    """The error of an API that did not answer; the URL without any password in it."""
+    return ZabbixUnavailable(f"Zabbix API at {redact_url(url)} did not answer: {exc}")
 
 
 def probe_version(url: str, timeout: float = PROBE_TIMEOUT_S) -> str:
@@ -39,7 +45,7 @@ def probe_version(url: str, timeout: float = PROBE_TIMEOUT_S) -> str:
         resp.raise_for_status()
         return str(resp.json()["result"])
     except (requests.RequestException, ValueError, KeyError) as exc:
-        raise ZabbixUnavailable(f"Zabbix API at {url} did not answer: {exc}") from exc
+        raise _unavailable(url, exc) from exc
 
 
 class ZabbixGateway:
@@ -75,7 +81,7 @@ class ZabbixGateway:
             else:
                 self._api.login(user=user, password=password)
         except requests.RequestException as exc:
-            raise ZabbixUnavailable(f"Zabbix API at {url} did not answer: {exc}") from exc
+            raise _unavailable(url, exc) from exc
         #: Zabbix API calls made, by method name.
         self.calls: Counter[str] = Counter()
         self._lock = threading.Lock()
@@ -95,7 +101,7 @@ class ZabbixGateway:
             return self._api.do_request(method, params)["result"]
         except requests.RequestException as exc:
             ZABBIX_ERRORS.labels(method).inc()
-            raise ZabbixUnavailable(f"Zabbix API at {self.url} did not answer: {exc}") from exc
+            raise _unavailable(self.url, exc) from exc
         except ZabbixAPIException:
             ZABBIX_ERRORS.labels(method).inc()
             raise

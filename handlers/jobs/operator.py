@@ -17,7 +17,13 @@ from handlers.decide.desired import interface_types_problem
 from handlers.decide.mirror import SETTING_MIRRORS, interface_problem, missing, unknown_names
 from handlers.gateways import mappings, mirrors
 from handlers.gateways.settings import SettingsError, read_settings, update_settings
-from schemas.settings import format_errors, parse_setting_value, status_warnings
+from schemas.settings import (
+    MASK,
+    SECRET_FIELDS,
+    format_errors,
+    parse_setting_value,
+    status_warnings,
+)
 
 
 class Refused(ValueError):
@@ -72,6 +78,13 @@ def change_settings(
     errors: dict[str, Any] = {}
     changes: dict[str, Any] = {}
     for key, value in values.items():
+        if key in SECRET_FIELDS and value == MASK:
+            # A GET shows a set secret as the mask: sent back, it would replace the secret.
+            errors[key] = [
+                f"{MASK} is how a set secret is shown; send the value itself, or leave "
+                f"{key} out to keep it"
+            ]
+            continue
         try:
             changes[key] = parse_setting_value(key, value)
         except ValidationError as exc:

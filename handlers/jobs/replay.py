@@ -9,11 +9,15 @@ afresh, so a replay of stale work converges on NetBox as it is now.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import dramatiq
+import pika.exceptions
 import psycopg
 from dramatiq.errors import ActorNotFound
 
@@ -23,12 +27,24 @@ from handlers.gateways.dead_letters import DeadLetter
 from handlers.middleware.job_recorder import RECORDED
 from handlers.runtime import Runtime
 
-#: Outcomes of a replay request, one per job asked for.
-OUTCOMES = ("replayed", "would_replay", "already_replayed", "refused")
+log = logging.getLogger(__name__)
+
+#: Advisory lock key held while a session reads the dead-letter queues: a letter being read
+#: is invisible to any other reader, so two readers at once would each miss the other's.
+DLQ_LOCK_KEY = 7_340_121_012
 #: Message options a replay keeps (the rest belong to the old message's retries).
 KEPT_OPTIONS = ("request_id",)
 #: What the job row of a dead letter without one is made of.
-_DEAD_LETTER_FIELDS = ("job_id", "actor", "queue", "targets", "args", "kwargs", "request_id")
+_DEAD_LETTER_FIELDS = (
+    "job_id",
+    "actor",
+    "queue",
+    "targets",
+    "args",
+    "kwargs",
+    "request_id",
+    "enqueued_at",
+)
 
 
 @dataclass(frozen=True)
@@ -72,6 +88,23 @@ def failure_groups(
     return group_failures(job_records.recent_failures(conn, since=since))[:limit]
 
 
+@contextmanager
+def _dead_letters(runtime: Runtime) -> Iterator[dead_letters.DeadLetters]:
+    """A dead-letter session, one at a time across every process (a Postgres lock)."""
+    with runtime.store.connection() as lock, lock.transaction():
+        lock.execute("SELECT pg_advisory_xact_lock(%s)", [DLQ_LOCK_KEY])
+        with dead_letters.session(runtime.config.broker_url) as dlq:
+            yield dlq
+
+
+def list_dead_letters(runtime: Runtime) -> list[DeadLetter]:
+    """Every dead letter, oldest first; nothing is taken out."""
+    with _dead_letters(runtime) as dlq:
+        letters = list(dlq.letters.values())
+    epoch = datetime.min.replace(tzinfo=UTC)
+    return sorted(letters, key=lambda letter: (letter.dead_at or epoch, letter.message_id))
+
+
 def replay(
     runtime: Runtime,
     ids: list[str],
@@ -83,16 +116,46 @@ def replay(
     """Replay the jobs (or dead letters) ``ids``, in order; one outcome each.
 
     ``dry_run`` says what would be replayed and changes nothing, not even the dead-letter
-    queues. A dead letter whose job was replayed already is taken out of its queue.
+    queues. Otherwise the session also takes out every dead letter whose job has ended
+    since (replayed, or succeeded): a letter that reached its queue after its replay.
     """
     outcomes = []
-    with dead_letters.session(runtime.config.broker_url) as dlq:
+    with _dead_letters(runtime) as dlq:
         for job_id in dict.fromkeys(ids):
-            outcome = _replay_one(runtime, dlq, job_id, requested_by, reason, dry_run)
-            if not dry_run and outcome.outcome in ("replayed", "already_replayed"):
-                dlq.remove(job_id)
-            outcomes.append(outcome)
+            outcomes.append(_replay_one(runtime, dlq, job_id, requested_by, reason, dry_run))
+        if not dry_run:
+            with runtime.store.connection() as conn:
+                ended = job_records.statuses(conn, list(dlq.letters))
+            for message_id, status in ended.items():
+                if status in job_records.ENDED:
+                    _remove(dlq, message_id)
     return outcomes
+
+
+def replay_matching(
+    runtime: Runtime,
+    *,
+    status: str,
+    actor: str | None = None,
+    target: str | None = None,
+    since: timedelta | None = None,
+    limit: int = 100,
+    requested_by: str,
+    reason: str | None = None,
+    dry_run: bool = False,
+) -> list[ReplayOutcome]:
+    """Replay the jobs :func:`select` picks (the CLI's ``--status``, the API's filter)."""
+    with runtime.store.connection() as conn:
+        ids = select(conn, status=status, actor=actor, target=target, since=since, limit=limit)
+    return replay(runtime, ids, requested_by=requested_by, reason=reason, dry_run=dry_run)
+
+
+def _remove(dlq: dead_letters.DeadLetters, message_id: str) -> None:
+    """Take a letter out; if RabbitMQ fails now, the next session's sweep takes it."""
+    try:
+        dlq.remove(message_id)
+    except pika.exceptions.AMQPError as exc:
+        log.warning("dead letter %s left in its queue for the next replay: %s", message_id, exc)
 
 
 def _replay_one(
@@ -114,6 +177,7 @@ def _replay_one(
             row = _row_of(runtime, letter)
             if not dry_run:
                 job_records.record_dead_letter(conn, **{k: row[k] for k in _DEAD_LETTER_FIELDS})
+                row = job_records.lock_for_replay(conn, job_id)  # decide on the row, locked
         if refusal := _refusal(row, letter):
             return refusal
         try:
@@ -141,6 +205,8 @@ def _replay_one(
         # Published inside the transaction: if RabbitMQ refuses, the rows roll back and
         # the original stays replayable; once published, the commit records it.
         runtime.broker.enqueue(message)
+    if letter is not None:
+        _remove(dlq, job_id)
     return ReplayOutcome(
         job_id,
         "replayed",
@@ -189,10 +255,18 @@ def _row_of(runtime: Runtime, letter: DeadLetter) -> dict[str, Any]:
         "args": args,
         "kwargs": kwargs,
         "request_id": (message.get("options") or {}).get("request_id"),
+        "enqueued_at": _timestamp(message.get("message_timestamp")),
         "status": "dead",
         "error": None,
         "attempts": 0,
     }
+
+
+def _timestamp(milliseconds: Any) -> datetime | None:
+    """A Dramatiq message timestamp (milliseconds since the epoch) as a datetime."""
+    if not isinstance(milliseconds, int | float):
+        return None
+    return datetime.fromtimestamp(milliseconds / 1000, tz=UTC)
 
 
 def _message(row: dict[str, Any], letter: DeadLetter | None) -> dramatiq.Message:

@@ -42,7 +42,7 @@ from handlers.gateways import (
     target_failures,
     zabbix_hosts,
 )
-from handlers.gateways.postgres import Store
+from handlers.gateways.postgres import Store, read_only
 from handlers.gateways.settings import read_settings
 from handlers.gateways.zabbix import ZabbixGateway
 from handlers.jobs.reconcile import DEFAULT_BATCH, deletion_proofs, plan_targets
@@ -144,7 +144,7 @@ def dry_run(
     """What a sync would do, planned in a read-only transaction, so that nothing can be
     written (``nzc sync now --dry-run``, ``POST /api/v1/sync`` with ``dry_run``)."""
     with store.connection() as conn, conn.transaction():
-        conn.execute("SET TRANSACTION READ ONLY")
+        read_only(conn)
         plan, _, marked = plan_sync(conn, zbx, netbox, allow_deletions)
     return plan, marked
 

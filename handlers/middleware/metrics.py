@@ -60,4 +60,6 @@ class JobMetrics(Middleware):
 
     def after_skip_message(self, broker: dramatiq.Broker, message: dramatiq.Message) -> None:
         self._started.pop(message.message_id, None)
-        metrics.JOBS.labels(message.actor_name, metrics.SKIPPED).inc()
+        # A message too old to run is failed: dead-lettered, with its row ``dead``.
+        outcome = metrics.DEAD if message.failed else metrics.SKIPPED
+        metrics.JOBS.labels(message.actor_name, outcome).inc()

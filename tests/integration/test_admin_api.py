@@ -178,14 +178,15 @@ def test_an_empty_path_part_is_404_not_a_redirect_to_another_operation(client):
 
 @pytest.fixture
 def jobs(db):
-    """Five ping jobs on a target of their own, enqueued a minute apart (newest last)."""
+    """Five ping jobs on a target of their own, enqueued an hour apart (newest last): wide
+    gaps, so that a slow machine cannot move one across a ``since`` boundary."""
     target = f"dcim.device:{uuid.uuid4().int % 10**9 + 10**9}"
     ids = [f"api-job-{uuid.uuid4().hex[:8]}-{n}" for n in range(5)]
     for n, job_id in enumerate(ids):
         db.execute(
             "INSERT INTO jobs (id, actor, queue, targets, status, attempts, enqueued_at,"
             " finished_at, error) VALUES (%s, 'ping', 'nzc-system', %s, %s, 1,"
-            " now() - make_interval(mins => %s), now(), %s)",
+            " now() - make_interval(hours => %s), now(), %s)",
             [job_id, [target], "dead" if n < 2 else "succeeded", 5 - n, "boom" if n < 2 else None],
         )
     db.execute(
@@ -212,7 +213,7 @@ def test_jobs_are_listed_newest_first_a_page_at_a_time_with_filters(client, jobs
     )
     assert [job["id"] for job in dead.get_json()["jobs"]] == [ids[1], ids[0]]
     recent = client.get(
-        "/api/v1/jobs", headers=AUTH, query_string={"target": target, "since": "150s"}
+        "/api/v1/jobs", headers=AUTH, query_string={"target": target, "since": "150m"}
     )
     assert [job["id"] for job in recent.get_json()["jobs"]] == [ids[4], ids[3]]
     refused = client.get("/api/v1/jobs", headers=AUTH, query_string={"since": "soon"})
@@ -384,6 +385,16 @@ def test_settings_are_shown_with_secrets_masked(client, db, restore_settings):
     shown = client.get("/api/v1/settings", headers=AUTH).get_json()
     assert shown["tls_psk"] == "***" and shown["delete_mode"] == "soft"
     assert "ab" * 16 not in json.dumps(shown)
+
+
+def test_the_mask_sent_back_is_refused_and_the_secret_kept(client, db, restore_settings):
+    db.execute("UPDATE settings SET snmpv3_authpassphrase = 'kept-passphrase'")
+    shown = client.get("/api/v1/settings", headers=AUTH).get_json()
+    resp = client.patch("/api/v1/settings", headers=AUTH, json=shown)  # GET, edit, PATCH
+    body = assert_error(resp, 400)
+    assert "snmpv3_authpassphrase: *** is how a set secret is shown" in " ".join(body["detail"])
+    row = db.execute("SELECT snmpv3_authpassphrase FROM settings").fetchone()
+    assert row["snmpv3_authpassphrase"] == "kept-passphrase"
 
 
 def test_patch_settings_writes_typed_and_cli_text_values(client, db, restore_settings):

@@ -16,7 +16,7 @@ from handlers.decide.desired import (
 from handlers.decide.diff import describe_differences, diff
 from handlers.decide.host_state import interface_kind
 from handlers.decide.payloads import interface_changes
-from handlers.decide.targets import parse_target
+from schemas.netbox import parse_target
 from tests.unit.objects import SETTINGS, actual_from, api, mapping
 
 
@@ -242,3 +242,24 @@ def test_the_facts_kept_of_a_netbox_object_decide_exactly_as_the_whole_object(
     assert build_desired(target, facts, ip_rows, rule, SETTINGS) == whole
     assert whole.interfaces and whole.templates == ("Linux by Zabbix agent",)
     assert len(json.dumps(facts)) * 2 < len(json.dumps(obj))
+
+
+def test_secrets_in_recorded_data_are_masked_and_macros_kept():
+    from handlers.decide.secrets import mask_secrets
+
+    recorded = {
+        "interfaces": [
+            {"type": 2, "details": {"version": 3, "authpassphrase": "s3cret-auth"}},
+            {"type": 2, "details": {"version": 2, "community": "{$SNMP_COMMUNITY}"}},
+        ],
+        "note": "community",
+        "privpassphrase": "",
+    }
+    assert mask_secrets(recorded) == {
+        "interfaces": [
+            {"type": 2, "details": {"version": 3, "authpassphrase": "***"}},
+            {"type": 2, "details": {"version": 2, "community": "{$SNMP_COMMUNITY}"}},
+        ],
+        "note": "community",
+        "privpassphrase": "",
+    }
