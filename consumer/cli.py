@@ -502,7 +502,7 @@ def jobs_replay(
         return
     failed = False
     for outcome in outcomes:
-        click.echo(f"{outcome.asked}: {outcome.outcome.replace('_', ' ')}: {outcome.detail}")
+        click.echo(f"{outcome.asked}: {outcome.detail}")
         failed |= outcome.outcome == "refused"
         if outcome.outcome == "replayed" and wait > 0:
             job = _await_job(runtime.store, outcome.new_job_id, wait)

@@ -64,23 +64,6 @@ class ReplayOutcome:
     detail: str
 
 
-def select(
-    conn: psycopg.Connection,
-    *,
-    status: str,
-    actor: str | None = None,
-    target: str | None = None,
-    since: timedelta | None = None,
-    limit: int = 100,
-) -> list[str]:
-    """The ids a replay by filter takes, oldest first (``failed`` includes ``partial``)."""
-    if status not in ("dead", "failed"):
-        raise ValueError(f"status {status!r} cannot be replayed: use dead or failed")
-    return job_records.replay_candidates(
-        conn, status=status, actor=actor, target=target, since=since, limit=limit
-    )
-
-
 def failure_groups(
     conn: psycopg.Connection, *, since: timedelta | None = None, limit: int = 50
 ) -> list[FailureGroup]:
@@ -144,9 +127,14 @@ def replay_matching(
     reason: str | None = None,
     dry_run: bool = False,
 ) -> list[ReplayOutcome]:
-    """Replay the jobs :func:`select` picks (the CLI's ``--status``, the API's filter)."""
+    """Replay the jobs a filter picks, oldest first (the CLI's ``--status``, the API's
+    filter): ``dead``, or ``failed``, which includes ``partial``."""
+    if status not in ("dead", "failed"):
+        raise ValueError(f"status {status!r} cannot be replayed: use dead or failed")
     with runtime.store.connection() as conn:
-        ids = select(conn, status=status, actor=actor, target=target, since=since, limit=limit)
+        ids = job_records.replay_candidates(
+            conn, status=status, actor=actor, target=target, since=since, limit=limit
+        )
     return replay(runtime, ids, requested_by=requested_by, reason=reason, dry_run=dry_run)
 
 
