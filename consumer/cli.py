@@ -588,7 +588,11 @@ def _csv(value: str | None) -> list[str]:
 @click.option("--platforms", help="NetBox platform slugs, comma-separated (empty: any)")
 @click.option("--tags", help="NetBox tag slugs, comma-separated (empty: any)")
 @click.option("--templates", help="Zabbix template names, comma-separated")
-@click.option("--host-groups", help="Zabbix host group names, comma-separated")
+@click.option(
+    "--host-groups",
+    help="Zabbix host group names, or templates such as Sites/{region_path}/{site}, "
+    "comma-separated",
+)
 @click.option("--proxy")
 @click.option("--proxy-group")
 @click.option(
@@ -720,6 +724,76 @@ def _sync_dry_run(ctx: click.Context, allow_deletions: int | None) -> None:
         click.echo(line)
     if marked.held:
         click.echo(f"held back: {marked.held}")
+
+
+@cli.group("import")
+def import_group() -> None:
+    """ImportHost: adopt Zabbix hosts that exist already, keeping their history."""
+
+
+@import_group.command("hosts")
+@click.argument("targets", nargs=-1)
+@click.option("--all", "every", is_flag=True, help="Every device and VM without a host config.")
+@click.option(
+    "--match",
+    default="name",
+    show_default=True,
+    help="Find the Zabbix host by name (technical or visible), ip (the primary IP on one of "
+    "its interfaces), or name,ip.",
+)
+@click.option("--dry-run", is_flag=True, help="Print what would be adopted; write nothing.")
+@click.option(
+    "--wait",
+    default=300.0,
+    show_default=True,
+    help="Seconds to wait for a worker to run the import; 0 queues it and returns.",
+)
+@click.pass_context
+def import_hosts_cmd(
+    ctx: click.Context,
+    targets: tuple[str, ...],
+    every: bool,
+    match: str,
+    dry_run: bool,
+    wait: float,
+) -> None:
+    """Adopt the existing Zabbix hosts of TARGETs (e.g. dcim.device:42), or of every device
+    and VM without a host config (--all): our ownership tag is added and a host config made;
+    hostids, interfaces, items and history stay. Exit 1 when a host cannot be adopted."""
+    from handlers.decide.adopt import parse_match
+
+    chosen = _targets(targets)
+    if not chosen and not every:
+        raise click.UsageError("name targets (e.g. dcim.device:42), or give --all")
+    try:
+        how = parse_match(match)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--match") from None
+    if dry_run:
+        from handlers.jobs.imports import dry_run as import_dry_run
+
+        runtime = _runtime(ctx)
+        plan, lines = import_dry_run(
+            runtime.store, runtime.zabbix, runtime.netbox, chosen, every, how
+        )
+        click.echo(
+            f"dry run: {len(plan.adopt)} to adopt, {len(plan.refused)} refused; nothing was written"
+        )
+        for line in lines:
+            click.echo(line)
+        return
+    job = _send_and_wait(ctx, "import_hosts", chosen, every=every, match=sorted(how), wait=wait)
+    if job is None:
+        return
+    if job["status"] not in ("succeeded", "partial"):
+        _report(job)
+    result = job["result"]
+    click.echo(f"adopted {len(result['adopted'])}, refused {len(result['refused'])}")
+    for line in result["lines"]:
+        click.echo(line)
+    if result["refused"]:
+        click.echo(f"details: nzc jobs show {job['id']}", err=True)
+        sys.exit(1)
 
 
 @cli.group("schedules", invoke_without_command=True)

@@ -13,7 +13,7 @@ from periodiq import cron
 
 from handlers.broker import QUEUE_EVENTS, QUEUE_HOSTS, QUEUE_SYSTEM
 from handlers.decide.translate import handle_event_targets
-from handlers.jobs import coalescing, events, host_jobs, schedules, sync, system
+from handlers.jobs import coalescing, events, host_jobs, imports, schedules, sync, system
 from handlers.jobs.reconcile import DEFAULT_BATCH
 from handlers.jobs.reconcile import reconcile as reconcile_batch
 from handlers.runner import Job, Refused, job_actor
@@ -172,6 +172,18 @@ def validate_host(job: Job, targets: list[str]) -> dict:
     return host_jobs.validate(job, rt.zabbix, rt.netbox, targets)
 
 
+# Targets locked as found (job.lock): with every=True they are not known up front.
+@job_actor(queue=QUEUE_HOSTS)
+def import_hosts(
+    job: Job, targets: list[str], every: bool = False, match: list[str] | None = None
+) -> dict:
+    """ImportHost: adopt the existing Zabbix hosts of NetBox objects without a host config
+    (``targets``, or all of them with ``every``), matched by name and/or primary IP."""
+    rt = get_runtime()
+    chosen = frozenset(match or ["name"])
+    return imports.import_hosts(job, rt.zabbix, rt.netbox, list(targets), every, chosen)
+
+
 #: Every actor, for binding to the process's broker (handlers.broker.bind_actors).
 ACTORS: list[dramatiq.Actor] = [
     ping,
@@ -190,4 +202,5 @@ ACTORS: list[dramatiq.Actor] = [
     create_zabbix_interface,
     update_zabbix_interface,
     validate_host,
+    import_hosts,
 ]

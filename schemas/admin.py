@@ -13,7 +13,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from schemas.durations import parse_duration
 from schemas.jobs import JOB_STATUSES, LEVELS, REPLAY_OUTCOMES
@@ -371,6 +371,67 @@ class SyncPlanSchema(Schema):
         metadata={"description": "why deletions are held back (past the limit), or null"},
     )
     deletions_held = fields.Integer(required=True)
+
+
+# Import
+
+
+#: What ``match`` may say: find the Zabbix host by name, by primary IP, or by either.
+IMPORT_MATCHES = ("name", "ip", "name,ip", "ip,name")
+
+
+class ImportHostsSchema(_Strict):
+    """``POST /api/v1/import/hosts``: adopt existing Zabbix hosts, or plan it."""
+
+    targets = fields.List(
+        Target(),
+        load_default=list,
+        metadata={"description": "devices and VMs to adopt hosts for (dcim.device:42)"},
+    )
+    all = fields.Boolean(
+        load_default=False,
+        metadata={"description": "every device and VM without a host config"},
+    )
+    match = fields.String(
+        load_default="name",
+        validate=validate.OneOf(IMPORT_MATCHES),
+        metadata={"description": "name (technical or visible), ip (primary IP), or name,ip"},
+    )
+    dry_run = fields.Boolean(
+        load_default=False,
+        metadata={"description": "plan in the web process and answer the plan; write nothing"},
+    )
+
+    @validates_schema
+    def _some_targets(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        if not data["targets"] and not data["all"]:
+            raise ValidationError("name targets (e.g. dcim.device:42), or set all", "targets")
+
+
+class ImportPlanSchema(Schema):
+    """What an import would do (a dry run)."""
+
+    dry_run = fields.Boolean(required=True)
+    adopt = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        required=True,
+        metadata={"description": "target -> the hostid of the Zabbix host it would adopt"},
+    )
+    refused = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        required=True,
+        metadata={"description": "target -> why its Zabbix host cannot be adopted"},
+    )
+    not_found = fields.List(
+        fields.String(),
+        required=True,
+        metadata={"description": "candidates no Zabbix host matches"},
+    )
+    lines = fields.List(
+        fields.String(), required=True, metadata={"description": "the plan in words"}
+    )
 
 
 # Settings

@@ -73,6 +73,15 @@ def _statuses() -> fields.List:
     )
 
 
+def _flag() -> fields.Boolean:
+    # Only true or false: text from the command line is read by parse_setting_value.
+    return fields.Boolean(truthy={True}, falsy={False})
+
+
+#: The words a true-or-false setting accepts on the command line.
+BOOLEAN_WORDS = {"true": True, "yes": True, "on": True, "false": False, "no": False, "off": False}
+
+
 #: The settings that hold NetBox statuses.
 STATUS_FIELDS = ("monitored_statuses", "disabled_statuses", "removed_statuses")
 
@@ -128,6 +137,8 @@ class SettingsSchema(Schema):
     removed_statuses = _statuses()
     max_deletions = fields.Integer(strict=True, validate=validate.Range(min=0, max=MAX_INTEGER))
     no_primary_ip = fields.String(validate=validate.OneOf(("disable", "keep", "delete")))
+    keep_foreign_templates = _flag()
+    keep_foreign_groups = _flag()
     event_log_retention_days = _positive("days")
 
     @validates_schema
@@ -158,6 +169,13 @@ def parse_setting_value(key: str, raw: Any) -> Any:
     field = SettingsSchema().fields.get(key)
     if field is None:
         raise ValidationError({key: [UNKNOWN_SETTING]})
+    if isinstance(field, fields.Boolean):
+        # Only true or false reach the row: JSON 1 or null would not fit a boolean column.
+        if isinstance(raw, bool):
+            return raw
+        if isinstance(raw, str) and raw.strip().lower() in BOOLEAN_WORDS:
+            return BOOLEAN_WORDS[raw.strip().lower()]
+        raise ValidationError({key: [f"must be true or false, got {raw!r}"]})
     if not isinstance(raw, str):
         return raw
     if isinstance(field, fields.List):

@@ -15,7 +15,7 @@ from typing import Any
 
 from flask import Blueprint
 
-from consumer.api import hosts, jobs, mappings, schedules, settings, sync
+from consumer.api import hosts, imports, jobs, mappings, schedules, settings, sync
 from consumer.api.auth import require_token
 from consumer.api.openapi import document
 from consumer.api.operations import PREFIX, Operations, register
@@ -34,7 +34,7 @@ def openapi_document() -> dict[str, Any]:
 #: Every operation of the admin API.
 OPERATIONS = tuple(
     operation
-    for part in (jobs, hosts, sync, settings, mappings, schedules)
+    for part in (jobs, hosts, sync, imports, settings, mappings, schedules)
     for operation in part.operations.declared
 ) + tuple(meta.declared)
 

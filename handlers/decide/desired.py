@@ -11,6 +11,7 @@ import re
 import unicodedata
 from typing import Any
 
+from handlers.decide.group_names import CONTEXT, CUSTOM, expand, needs
 from handlers.decide.host_state import ARCHIVED_TAG, MACRO_PREFIX, OWNER_TAG, DesiredHost
 from handlers.decide.targets import split_target, status_of
 
@@ -73,15 +74,30 @@ def _ref(value: Any, shared: dict[Any, Any]) -> Any:
     return shared.setdefault(key, ref)
 
 
-def host_facts(obj: dict[str, Any], shared: dict[Any, Any] | None = None) -> dict[str, Any]:
+def host_facts(
+    obj: dict[str, Any], shared: dict[Any, Any] | None = None, uses: frozenset[str] = frozenset()
+) -> dict[str, Any]:
     """What :func:`build_desired`, :func:`select_mapping`, :func:`overrides` and
     :func:`name_candidates` read of a device or VM, and nothing else: a full sync holds
     every object at once, and NetBox's representation is some ten times larger. Nested
     objects equal to one in ``shared`` (kept across the objects of one read) are that one:
-    the planner only reads them."""
+    the planner only reads them. ``uses`` (from
+    :func:`~handlers.decide.group_names.needs`) names the custom fields and config-context
+    keys the mappings' host-group templates read; those of the object's own override are
+    kept too."""
     shared = {} if shared is None else shared
+    uses = uses | needs(group_templates(obj, None))
     facts = {k: obj[k] for k in _PLAIN_KEYS if k in obj}
-    for key in ("status", "site", "role", "platform", "tenant", "device_type"):
+    for key in (
+        "status",
+        "site",
+        "role",
+        "platform",
+        "tenant",
+        "device_type",
+        "location",
+        "cluster",
+    ):
         if key in obj:
             facts[key] = _ref(obj[key], shared)
     primaries: dict[Any, dict[str, Any]] = {}
@@ -95,19 +111,26 @@ def host_facts(obj: dict[str, Any], shared: dict[Any, Any] | None = None) -> dic
                 else ip
             )
     facts["tags"] = [_ref(t, shared) for t in obj.get("tags") or []]
-    custom = {k: v for k, v in (obj.get("custom_fields") or {}).items() if k.startswith("zabbix_")}
-    context = (obj.get("config_context") or {}).get("zabbix")
+    custom = {
+        k: v
+        for k, v in (obj.get("custom_fields") or {}).items()
+        if k.startswith("zabbix_") or CUSTOM + k in uses
+    }
+    context = {
+        k: v
+        for k, v in (obj.get("config_context") or {}).items()
+        if (k == "zabbix" or CONTEXT + k in uses) and v
+    }
     # Most objects have neither: they share one empty dict of each.
     facts["custom_fields"] = custom or shared.setdefault("no custom fields", {})
-    facts["config_context"] = (
-        {"zabbix": context} if context else shared.setdefault("no config context", {})
-    )
+    facts["config_context"] = context or shared.setdefault("no config context", {})
     return facts
 
 
 def ip_facts(ip: dict[str, Any]) -> dict[str, Any]:
-    """What the planner reads of an IP address: its id and DNS name."""
-    return {"id": ip.get("id"), "dns_name": ip.get("dns_name")}
+    """What the planner reads of an IP address: its id, DNS name and address (adoption
+    checks a host's interfaces against the object's addresses)."""
+    return {"id": ip.get("id"), "dns_name": ip.get("dns_name"), "address": ip.get("address")}
 
 
 def _name(value: Any) -> str:
@@ -191,6 +214,13 @@ def overrides(obj: dict[str, Any]) -> dict[str, Any]:
         if value not in (None, "", []):
             result[key] = value
     return result
+
+
+def group_templates(obj: dict[str, Any], mapping: dict[str, Any] | None) -> list[str]:
+    """The host groups (names, or templates such as ``Sites/{region}/{site}``) ``obj``
+    asks for: its override, else the mapping's (none without a mapping)."""
+    groups = overrides(obj).get("host_groups") or (mapping or {}).get("host_groups") or []
+    return [groups] if isinstance(groups, str) else list(groups)
 
 
 def _address(obj: dict[str, Any], ips: list[dict[str, Any]]) -> tuple[str, str]:
@@ -310,7 +340,7 @@ def build_desired(
         host=technical_name(name, target),
         name=name,
         status=zabbix_status,
-        groups=tuple(sorted(set(over.get("host_groups") or mapping["host_groups"] or []))),
+        groups=tuple(sorted(set(expand(group_templates(obj, mapping), obj).groups))),
         templates=tuple(sorted(set(over.get("templates") or mapping["templates"] or []))),
         proxy=over.get("proxy") or mapping.get("proxy"),
         proxy_group=over.get("proxy_group") or mapping.get("proxy_group"),

@@ -2,7 +2,9 @@
 and the same changes as sentences an operator can act on. Pure functions.
 
 Tags under the service's prefix and macros in its namespace are replaced; anything else
-on the host is kept.
+on the host is kept. Host groups and templates are compared as they are: the planner first
+adds those a host keeps because the service did not put them there
+(:func:`handlers.decide.ownership.with_foreign`), so they are neither removed nor reported.
 """
 
 from __future__ import annotations

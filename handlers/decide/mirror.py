@@ -7,6 +7,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from handlers.decide.host_state import interface_kind
+
 #: Item type -> the interface an item of that type needs (others need none, or any).
 ITEM_INTERFACES = {"0": "agent", "20": "snmp", "12": "ipmi", "16": "jmx"}
 #: The mirrors, each a table of rows with an ``id`` and a ``name``.
@@ -156,3 +158,68 @@ def interface_problem(
                     f"{given} has {fix}"
                 )
     return sentences
+
+
+def _links(row: dict[str, Any], rows: dict[str, dict[str, Any]]) -> set[str]:
+    """The names of every template ``row`` links, however deep (cycles skipped)."""
+    names: set[str] = set()
+    seen, queue = {row["id"]}, list(row["parent_ids"])
+    while queue:
+        parent_id = queue.pop(0)
+        if parent_id in seen or parent_id not in rows:
+            continue
+        seen.add(parent_id)
+        names.add(rows[parent_id]["name"])
+        queue.extend(rows[parent_id]["parent_ids"])
+    return names
+
+
+def _address(iface: dict[str, Any]) -> str:
+    where = iface.get("ip") if str(iface.get("useip", "1")) == "1" else iface.get("dns")
+    return f"{where or iface.get('ip') or iface.get('dns')}:{iface.get('port')}"
+
+
+def misconfigurations(
+    templates: Iterable[str],
+    interfaces: Iterable[dict[str, Any]],
+    rows: dict[str, dict[str, Any]],
+    *,
+    where: str = "NetBox wants",
+) -> list[str]:
+    """What Zabbix would refuse or run badly in a host's templates and interfaces, in words:
+    a template whose items (or a linked template's) need an agent or SNMP interface the
+    host has none of; two interfaces on one IP (or DNS name) and port; a template that
+    another of the host's templates already links (Zabbix refuses to link it twice).
+    ``rows``: the templates mirror (id -> row); names it does not know are not checked."""
+    templates, interfaces = list(dict.fromkeys(templates)), list(interfaces)
+    by_name = {row["name"]: row for row in rows.values()}
+    kinds = sorted({interface_kind(i) for i in interfaces})
+    have = {"snmp" if k.startswith("snmp") else k for k in kinds}
+    found = []
+    for name in templates:
+        if name not in by_name:
+            continue
+        for kind, source in sorted(_needs(by_name[name], rows).items()):
+            if kind in ("agent", "snmp") and kind not in have:
+                via = "" if source == name else f" (through its linked template {source!r})"
+                found.append(
+                    f"template {name!r} needs {'an agent' if kind == 'agent' else 'an SNMP'} "
+                    f"interface{via}, but {where} {', '.join(kinds) or 'no'} interfaces only; "
+                    "change the mapping's interface types or its templates"
+                )
+        for other in templates:
+            if other != name and other in _links(by_name[name], rows):
+                found.append(
+                    f"templates {name!r} and {other!r} conflict: {name!r} already links "
+                    f"{other!r}, and Zabbix refuses to link a template twice; drop {other!r}"
+                )
+    seen: dict[str, str] = {}
+    for iface in interfaces:
+        address = _address(iface)
+        if address in seen:
+            found.append(
+                f"two interfaces on {address} ({seen[address]} and {interface_kind(iface)}); "
+                "Zabbix polls one address and port once: give one of them another port"
+            )
+        seen.setdefault(address, interface_kind(iface))
+    return found

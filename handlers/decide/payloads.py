@@ -120,10 +120,12 @@ def update_payload(
     interface switch of a run)."""
     payload: dict[str, Any] = {"hostid": actual.hostid}
     payload.update({k: changes[k] for k in (*SCALAR_FIELDS, "inventory") if k in changes})
+    # Groups and templates kept on the host (not the service's) have the ids it carries.
     if "groups" in changes:
-        payload["groups"] = _groups(d.groups, ids.groups)
+        payload["groups"] = _groups(d.groups, {**actual.group_ids, **ids.groups})
     if "templates" in changes:
-        payload["templates"] = [{"templateid": ids.templates[t]} for t in d.templates]
+        template_ids = {**actual.template_ids, **ids.templates}
+        payload["templates"] = [{"templateid": template_ids[t]} for t in d.templates]
         if changes["templates_clear"]:
             payload["templates_clear"] = [
                 {"templateid": actual.template_ids[t]} for t in changes["templates_clear"]

@@ -18,11 +18,13 @@ from handlers.decide.desired import (
     NoPrimaryIP,
     NotMonitorable,
     build_desired,
+    group_templates,
     name_candidates,
     owner_tag_name,
     select_mapping,
 )
 from handlers.decide.diff import describe_differences, diff
+from handlers.decide.group_names import expand, with_parents
 from handlers.decide.host_state import (
     OWNER_TAG,
     ActualHost,
@@ -31,6 +33,7 @@ from handlers.decide.host_state import (
     kept_host,
     owner_of,
 )
+from handlers.decide.ownership import Owned, with_foreign
 from handlers.decide.payloads import interfaces_with_ids
 from handlers.decide.targets import split_target, status_of
 
@@ -119,6 +122,8 @@ class TargetPlan:
       note: worth telling an operator, without stopping the run.
       no_primary_ip: the object has no primary IP; the step is the ``no_primary_ip``
         setting's choice for its existing host.
+      owned: the host groups and templates the service puts on the host, to record once
+        written (CREATE, UPDATE, DISABLE, IN_STEP); None leaves the record as it is.
     """
 
     target: str
@@ -131,6 +136,7 @@ class TargetPlan:
     config: dict[str, Any] | None = None
     note: str | None = None
     no_primary_ip: bool = False
+    owned: Owned | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -264,7 +270,10 @@ def lookups(reading: Reading) -> Lookups:
         host_names=tuple(sorted({host for host, _ in names})),
         visible_names=tuple(sorted({name for _, name in names})),
         groups=tuple(
-            sorted({g for d in wanted for g in d.groups} | {reading.settings["graveyard_group"]})
+            sorted(
+                set(with_parents(g for d in wanted for g in d.groups))
+                | {reading.settings["graveyard_group"]}
+            )
         ),
         templates=tuple(sorted({t for d in wanted for t in d.templates})),
         owners=tuple(sorted(owners)),
@@ -344,7 +353,8 @@ def _decide_one(
     if problem:
         return TargetPlan(target=target, action=REFUSE, reason=problem, config=config)
     actual = view.by_id.get(config["hostid"]) if config else None
-    notes = []
+    obj = reading.objects[target]["obj"]
+    notes = list(expand(group_templates(obj, mapping), obj).dropped)
     if actual is None:
         if config:
             notes.append(
@@ -370,8 +380,8 @@ def _decide_one(
             action=REFUSE,
             reason=(
                 f"a Zabbix host named {desired.host!r} already exists and is not ours "
-                f"(no {prefix}{OWNER_TAG} tag): rename one of them, or tag that host "
-                f"{prefix}{OWNER_TAG}={target} to let the service take it over"
+                f"(no {prefix}{OWNER_TAG} tag): adopt it, keeping its history, with "
+                f"`nzc import hosts {target}`, or rename one of them"
             ),
             config=config,
             note="; ".join(notes) or None,
@@ -386,9 +396,15 @@ def _decide_one(
             f": this host is named {named.host!r} (visible name {named.name!r}), by the rule "
             "name, then name and site slug, then name, site slug and object id"
         )
-    desired = named
+    desired, ours = with_foreign(named, actual, config, settings)
     note = "; ".join(notes) or None
-    common = {"target": target, "desired": desired, "mapping_id": mapping_id, "config": config}
+    common = {
+        "target": target,
+        "desired": desired,
+        "mapping_id": mapping_id,
+        "config": config,
+        "owned": ours,
+    }
     if actual is None:
         return TargetPlan(action=CREATE, note=note, **common)
     changes = diff(desired, actual, settings)
@@ -503,7 +519,7 @@ def decide(reading: Reading, view: ZabbixView, *, delete_mode: str | None = None
         g
         for s in steps.values()
         if s.action == CREATE or (s.action in (UPDATE, DISABLE) and "groups" in s.changes)
-        for g in s.desired.groups
+        for g in (s.owned or s.desired).groups  # groups kept on a host exist already
     }
     if mode == "soft" and any(s.action == DELETE and s.actual for s in steps.values()):
         wanted_groups.add(reading.settings["graveyard_group"])
@@ -517,7 +533,8 @@ def decide(reading: Reading, view: ZabbixView, *, delete_mode: str | None = None
         delete_mode=mode,
         steps=steps,
         ids=view.ids,
-        groups_to_create=tuple(sorted(wanted_groups - set(view.ids.groups))),
+        # Parents first, each level before the next: see with_parents.
+        groups_to_create=tuple(g for g in with_parents(wanted_groups) if g not in view.ids.groups),
         switches=switches,
         provisioned=reading.provisioned,
         forget_evidence=tuple(

@@ -26,16 +26,23 @@ def save_host_config(
     mapping_id: int | None,
     last_diff: dict[str, Any] | None,
     interface_types: list[str] | None = None,
+    owned_groups: list[str] | tuple[str, ...] | None = None,
+    owned_templates: list[str] | tuple[str, ...] | None = None,
 ) -> None:
-    """Insert or update a host config; ``interface_types`` (chosen by hand) is kept when None."""
+    """Insert or update a host config; ``interface_types`` (chosen by hand) is kept when None,
+    and so are the host groups and templates the service owns on the host (``owned_*``; an
+    empty list owns nothing, which is not NULL, the legacy "everything is ours")."""
     conn.execute(
         "INSERT INTO host_configs (target, hostid, host, name, mapping_id, last_diff,"
-        " interface_types, checked_at) VALUES (%s, %s, %s, %s, %s, %s, %s, now())"
+        " interface_types, owned_groups, owned_templates, checked_at)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, now())"
         " ON CONFLICT (target) DO UPDATE"
         " SET hostid = EXCLUDED.hostid, host = EXCLUDED.host, name = EXCLUDED.name,"
         " mapping_id = EXCLUDED.mapping_id, in_sync = true, last_diff = EXCLUDED.last_diff,"
         " missing_since = NULL, missing_reason = NULL,"
         " interface_types = COALESCE(EXCLUDED.interface_types, host_configs.interface_types),"
+        " owned_groups = COALESCE(EXCLUDED.owned_groups, host_configs.owned_groups),"
+        " owned_templates = COALESCE(EXCLUDED.owned_templates, host_configs.owned_templates),"
         " last_synced_at = now(), checked_at = now(), differences = '[]'",
         [
             target,
@@ -45,6 +52,8 @@ def save_host_config(
             mapping_id,
             Jsonb(mask_secrets(last_diff)) if last_diff else None,
             interface_types,
+            None if owned_groups is None else list(owned_groups),
+            None if owned_templates is None else list(owned_templates),
         ],
     )
 
@@ -100,3 +109,36 @@ def host_config_targets(conn: psycopg.Connection) -> list[str]:
 
 def delete_host_config(conn: psycopg.Connection, target: str) -> None:
     conn.execute("DELETE FROM host_configs WHERE target = %s", [target])
+
+
+def adopt_host_config(
+    conn: psycopg.Connection,
+    *,
+    target: str,
+    hostid: str,
+    host: str,
+    name: str,
+    mapping_id: int | None,
+    interface_types: list[str] | None,
+    differences: list[str],
+) -> bool:
+    """The host config of an adopted host (ImportHost): it owns none of the host's groups
+    and templates yet, and its sync state is what the next reconcile run will change.
+    False, writing nothing, when the target has a host config already."""
+    inserted = conn.execute(
+        "INSERT INTO host_configs (target, hostid, host, name, mapping_id, interface_types,"
+        " owned_groups, owned_templates, in_sync, differences, checked_at)"
+        " VALUES (%s, %s, %s, %s, %s, %s, '{}', '{}', %s, %s, now())"
+        " ON CONFLICT (target) DO NOTHING RETURNING target",
+        [
+            target,
+            hostid,
+            host,
+            name,
+            mapping_id,
+            interface_types,
+            not differences,
+            Jsonb(differences),
+        ],
+    ).fetchone()
+    return inserted is not None

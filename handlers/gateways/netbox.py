@@ -11,7 +11,8 @@ from typing import Any
 import pynetbox
 import requests
 
-from handlers.decide.desired import host_facts, ip_facts
+from handlers.decide.desired import group_templates, host_facts, ip_facts
+from handlers.decide.group_names import PATH_FIELDS, RELATED, needs
 from schemas.netbox import DEVICE, VM
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,19 @@ ENDPOINTS = {
 INTERFACE_TYPES = {DEVICE: "dcim.interface", VM: "virtualization.vminterface"}
 #: Objects per page of a full read: NetBox's largest page (MAX_PAGE_SIZE, 1000 by default).
 PAGE_SIZE = 1000
+#: Ids per request for related objects (sites, regions ...), as for the change log.
+IDS_PER_REQUEST = CHANGELOG_CHUNK
+#: Object (a host's, or a site's or tenant's ...) -> its endpoint, for the related objects
+#: host-group templates read (:data:`~handlers.decide.group_names.RELATED`).
+RELATED_ENDPOINTS = {
+    "site": ("dcim", "sites"),
+    "tenant": ("tenancy", "tenants"),
+    "cluster": ("virtualization", "clusters"),
+    "region": ("dcim", "regions"),
+    "site_group": ("dcim", "site_groups"),
+    "tenant_group": ("tenancy", "tenant_groups"),
+    "cluster_type": ("virtualization", "cluster_types"),
+}
 
 
 def _raw(endpoint: Any, **filters: Any) -> Iterator[dict[str, Any]]:
@@ -59,7 +73,9 @@ class NetBoxGateway:
         with self._lock:
             self.calls[name] += 1
 
-    def all_hosts(self, object_type: str) -> dict[int, dict[str, Any]]:
+    def all_hosts(
+        self, object_type: str, uses: frozenset[str] = frozenset()
+    ) -> dict[int, dict[str, Any]]:
         """Every device (or VM) the token may see, with its IP addresses, as
         :meth:`fetch_hosts` gives them: one request per page of :data:`PAGE_SIZE` objects,
         and one per page of the IP addresses assigned to their interfaces. Pages come
@@ -67,10 +83,7 @@ class NetBoxGateway:
         (app, name), ip_filter = ENDPOINTS[object_type]
         self._count(f"{app}.{name}")
         endpoint = getattr(getattr(self.api, app), name)
-        shared: dict[Any, Any] = {}
-        objs = {
-            o["id"]: host_facts(o, shared) for o in _raw(endpoint, ordering="id", limit=PAGE_SIZE)
-        }
+        objs = self._facts(_raw(endpoint, ordering="id", limit=PAGE_SIZE), uses)
         self._count("ipam.ip_addresses")
         ips = _raw(
             self.api.ipam.ip_addresses,
@@ -92,20 +105,104 @@ class NetBoxGateway:
                 found[owner].append(ip_facts(rep))
         return {i: {"obj": obj, "ips": found[i]} for i, obj in objs.items()}
 
-    def fetch_hosts(self, object_type: str, ids: list[int]) -> dict[int, dict[str, Any]]:
+    def fetch_hosts(
+        self, object_type: str, ids: list[int], uses: frozenset[str] = frozenset()
+    ) -> dict[int, dict[str, Any]]:
         """id -> {"obj": what the planner reads of it, "ips": its IP addresses}, for those
-        that exist."""
+        that exist. ``uses`` (:func:`~handlers.decide.group_names.needs` of the mappings'
+        host groups) says which related objects and fields to read too."""
         if not ids:
             return {}
         (app, name), ip_filter = ENDPOINTS[object_type]
         endpoint = getattr(getattr(self.api, app), name)
         self._count(f"{app}.{name}")
-        objs = {o["id"]: host_facts(o) for o in _raw(endpoint, id=ids, limit=1000)}
+        objs = self._facts(_raw(endpoint, id=ids, limit=1000), uses)
         self._count("ipam.ip_addresses")
         ips = (
             _raw(self.api.ipam.ip_addresses, **{ip_filter: list(objs)}, limit=1000) if objs else ()
         )
         return self._with_ips(objs, ips, ip_filter)
+
+    def _facts(
+        self, raws: Iterable[dict[str, Any]], uses: frozenset[str]
+    ) -> dict[int, dict[str, Any]]:
+        """id -> :func:`host_facts` of each object, with the related objects its host-group
+        templates (the mappings' ``uses``, and its own override's) read: its site's region
+        and site group, its tenant's group, its cluster's type; each read once per call,
+        in requests by id."""
+        shared: dict[Any, Any] = {}
+        objs: dict[int, dict[str, Any]] = {}
+        #: (object, its id) -> [(host id, field)] for the related fields wanted.
+        links: dict[tuple[str, int], list[tuple[int, str]]] = {}
+        paths: set[str] = set()
+        for raw in raws:
+            wanted = uses | needs(group_templates(raw, None))
+            objs[raw["id"]] = host_facts(raw, shared, wanted)
+            paths |= {PATH_FIELDS[f] for f in wanted if f in PATH_FIELDS}
+            for field in sorted(wanted & RELATED.keys()):
+                via = RELATED[field][0]
+                if isinstance(raw.get(via), dict) and raw[via].get("id"):
+                    links.setdefault((via, raw[via]["id"]), []).append((raw["id"], field))
+        if not links:
+            return objs
+        rows = {
+            via: self._by_id(via, [i for v, i in links if v == via])
+            for via in {v for v, _ in links}
+        }
+        refs: dict[str, dict[int, dict[str, Any]]] = {}
+        for (via, row_id), wants in links.items():
+            for _, field in wants:
+                ref = (rows[via].get(row_id) or {}).get(RELATED[field][1])
+                if isinstance(ref, dict):
+                    refs.setdefault(field, {})[ref["id"]] = ref
+        nodes = {field: self._nodes(field, found, field in paths) for field, found in refs.items()}
+        for (via, row_id), wants in links.items():
+            for host_id, field in wants:
+                ref = (rows[via].get(row_id) or {}).get(RELATED[field][1])
+                if isinstance(ref, dict):
+                    objs[host_id][field] = nodes[field][ref["id"]]
+        return objs
+
+    def _nodes(
+        self, field: str, refs: dict[int, dict[str, Any]], path: bool
+    ) -> dict[int, dict[str, Any]]:
+        """id -> what templates read of each region, site group, tenant group or cluster
+        type in ``refs``: its name and slug, and with ``path`` its tree (names and slugs,
+        parent first), read a level of parents at a time for all of them at once."""
+        rows = dict(refs)
+        if path:
+            level = self._by_id(field, sorted(refs))
+            while level:
+                rows |= level
+                parents = [r["parent"] for r in level.values() if r.get("parent")]
+                unknown = sorted({p["id"] for p in parents if p["id"] not in rows})
+                level = self._by_id(field, unknown) if unknown else {}
+        nodes = {}
+        for ref_id, ref in refs.items():
+            chain, row = [], rows[ref_id]
+            while row is not None and len(chain) < len(rows):  # a cycle stops at the end
+                chain.insert(0, row)
+                parent = row.get("parent") if path else None
+                row = rows.get(parent["id"]) if isinstance(parent, dict) else None
+            nodes[ref_id] = {
+                "name": ref.get("name"),
+                "slug": ref.get("slug"),
+                "path": tuple(r.get("name") for r in chain),
+                "slug_path": tuple(r.get("slug") for r in chain),
+            }
+        return nodes
+
+    def _by_id(self, kind: str, ids: list[int]) -> dict[int, dict[str, Any]]:
+        """id -> NetBox's representation of the related objects ``kind`` (see
+        :data:`RELATED_ENDPOINTS`), a request per :data:`IDS_PER_REQUEST` ids."""
+        app, name = RELATED_ENDPOINTS[kind]
+        endpoint = getattr(getattr(self.api, app), name)
+        found: dict[int, dict[str, Any]] = {}
+        for start in range(0, len(ids), IDS_PER_REQUEST):
+            self._count(f"{app}.{name}")
+            chunk = ids[start : start + IDS_PER_REQUEST]
+            found |= {r["id"]: r for r in _raw(endpoint, id=chunk, limit=1000)}
+        return found
 
     def deleted_ids(self, object_type: str, ids: list[int]) -> set[int]:
         """Which of these objects NetBox's change log records as deleted (a request per

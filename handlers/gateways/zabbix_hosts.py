@@ -228,6 +228,16 @@ def view_of(
 
 
 def create_groups(zbx: ZabbixGateway, names: tuple[str, ...]) -> dict[str, str]:
+    """Create host groups, one call per nesting level, parents first: Zabbix gives a new
+    subgroup (``A/B``) the permissions of its parent only when the parent exists. Returns
+    name -> groupid."""
+    ids: dict[str, str] = {}
+    for depth in sorted({name.count("/") for name in names}):
+        ids |= _create_level(zbx, tuple(n for n in names if n.count("/") == depth))
+    return ids
+
+
+def _create_level(zbx: ZabbixGateway, names: tuple[str, ...]) -> dict[str, str]:
     """Create host groups (one call); name -> groupid. Concurrent runs that want the same
     new group race to create it: the loser reads the winner's id (and creates the rest)
     rather than failing its run."""
@@ -242,7 +252,7 @@ def create_groups(zbx: ZabbixGateway, names: tuple[str, ...]) -> dict[str, str]:
         existing = {g["name"]: g["groupid"] for g in found}
         if not existing:
             raise
-        return {**existing, **create_groups(zbx, tuple(n for n in names if n not in existing))}
+        return {**existing, **_create_level(zbx, tuple(n for n in names if n not in existing))}
     return dict(zip(names, created["groupids"], strict=True))
 
 
@@ -341,3 +351,33 @@ def taken_names(
         h["name"] for h in zbx.call("host.get", {"output": ["name"], "filter": {"name": names}})
     }
     return taken_hosts, taken
+
+
+def hosts_to_adopt(
+    zbx: ZabbixGateway,
+    host_names: tuple[str, ...],
+    visible_names: tuple[str, ...],
+    ips: tuple[str, ...],
+    proxies: Ids,
+) -> list[ActualHost]:
+    """The hosts with one of these technical or visible names, or an interface on one of
+    these IPs (ImportHost): a ``host.get`` per :data:`HOSTS_PER_CALL` names, a
+    ``hostinterface.get`` per as many IPs, then one ``host.get`` per as many hosts found
+    by IP only."""
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, max(len(host_names), len(visible_names)), HOSTS_PER_CALL):
+        page = slice(start, start + HOSTS_PER_CALL)
+        for raw in get_hosts(zbx, names=host_names[page], visible_names=visible_names[page]):
+            found[raw["hostid"]] = raw
+    by_ip: set[str] = set()
+    for start in range(0, len(ips), HOSTS_PER_CALL):
+        interfaces = zbx.call(
+            "hostinterface.get",
+            {"output": ["hostid"], "filter": {"ip": list(ips[start : start + HOSTS_PER_CALL])}},
+        )
+        by_ip |= {i["hostid"] for i in interfaces} - set(found)
+    wanted = sorted(by_ip)
+    for start in range(0, len(wanted), HOSTS_PER_CALL):
+        for raw in get_hosts(zbx, hostids=tuple(wanted[start : start + HOSTS_PER_CALL])):
+            found[raw["hostid"]] = raw
+    return [actual_host(zbx.dialect, raw, proxies) for raw in found.values()]

@@ -13,6 +13,7 @@ from typing import Any
 
 from handlers.decide.desired import interface_types_problem
 from handlers.decide.host_state import interface_kind
+from handlers.decide.mirror import misconfigurations
 from handlers.decide.payloads import interface_changes
 from handlers.decide.plan import (
     CREATE,
@@ -25,7 +26,7 @@ from handlers.decide.plan import (
     delete_plan,
 )
 from handlers.decide.plan import problems as plan_problems
-from handlers.gateways import host_configs, target_failures, zabbix_hosts
+from handlers.gateways import host_configs, mirrors, target_failures, zabbix_hosts
 from handlers.gateways.settings import read_settings
 from handlers.gateways.zabbix import ZabbixGateway
 from handlers.jobs.reconcile import plan_targets, summary, write
@@ -176,7 +177,18 @@ def interface_job(
 def validate(job: Job, zbx: ZabbixGateway, netbox: Any, targets: list[str]) -> dict:
     """ValidateHost: compare Zabbix with what NetBox and the host configs say, writing
     nothing; raise with every difference and misconfiguration when there is any."""
-    problems = plan_problems(plan_targets(job.conn, zbx, netbox, targets))
+    plan = plan_targets(job.conn, zbx, netbox, targets)
+    problems = plan_problems(plan)
+    templates = mirrors.load(job.conn, "templates")
+    for target, step in plan.steps.items():
+        found = []
+        if step.desired is not None:
+            found += misconfigurations(step.desired.templates, step.desired.interfaces, templates)
+        if step.actual is not None:  # two interfaces on one address, made by hand
+            found += misconfigurations((), step.actual.interfaces, {}, where="Zabbix has")
+        for sentence in dict.fromkeys(found):
+            if sentence not in problems.get(target, []):
+                problems.setdefault(target, []).append(sentence)
     for target, failure in target_failures.load(job.conn, targets).items():
         problems.setdefault(target, []).append(
             f"its last reconcile run ({failure['job_id']}) failed: {failure['error']}"

@@ -14,6 +14,7 @@ import psycopg
 from marshmallow import ValidationError
 
 from handlers.decide.desired import interface_types_problem
+from handlers.decide.group_names import is_template, template_problems
 from handlers.decide.mirror import SETTING_MIRRORS, interface_problem, missing, unknown_names
 from handlers.gateways import mappings, mirrors
 from handlers.gateways.settings import SettingsError, read_settings, update_settings
@@ -141,9 +142,13 @@ def add_mapping(
     kinds = mapping["interface_types"]
     if problem := interface_types_problem(kinds):
         raise Refused("mapping", [f"--interface-types: {problem}"])
+    if problems := template_problems("--host-groups", mapping["host_groups"]):
+        raise Refused("mapping", problems)
+    # A templated group is named per object when it is used: no mirror can know it yet.
+    literal_groups = [g for g in mapping["host_groups"] if not is_template(g)]
     named = {
         "templates": ("--templates", mapping["templates"]),
-        "host_groups": ("--host-groups", mapping["host_groups"]),
+        "host_groups": ("--host-groups", literal_groups),
         "proxies": ("--proxy", [mapping["proxy"]] if mapping["proxy"] else []),
         "proxy_groups": (
             "--proxy-group",
@@ -165,4 +170,4 @@ def add_mapping(
     except psycopg.errors.UniqueViolation:
         exists = f"a mapping named {mapping['name']!r} exists; `nzc mappings list` shows them"
         raise Exists("mapping", [exists]) from None
-    return MappingAdded(mapping_id, missing(mapping["host_groups"], mirrored["host_groups"]))
+    return MappingAdded(mapping_id, missing(literal_groups, mirrored["host_groups"]))

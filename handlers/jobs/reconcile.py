@@ -29,7 +29,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from handlers.decide.archive import archive_payloads, archived_names, unarchive_payload
+from handlers.decide.group_names import needs
 from handlers.decide.host_state import Ids
+from handlers.decide.ownership import link_refused
 from handlers.decide.payloads import (
     create_payload,
     interfaces_with_ids,
@@ -107,10 +109,12 @@ def read(
     for target in targets:
         kind, object_id = split_target(target)
         by_kind.setdefault(kind, []).append(object_id)
+    rules = mappings.load_mappings(conn)
+    uses = needs(g for m in rules for g in m["host_groups"] or [])
     objects = {
         target_of(kind, object_id): entry
         for kind, ids in by_kind.items()
-        for object_id, entry in netbox.fetch_hosts(kind, ids).items()
+        for object_id, entry in netbox.fetch_hosts(kind, ids, uses).items()
     }
     configs = host_configs.load_host_configs(conn, targets)
     reading = Reading(
@@ -118,7 +122,7 @@ def read(
         objects=objects,
         configs=configs,
         settings=read_settings(conn),
-        mappings=mappings.load_mappings(conn),
+        mappings=rules,
         provisioned=provisioned or {},
         deleted=deletion_proofs(conn, netbox, targets, objects, set(configs)),
     )
@@ -302,7 +306,13 @@ def _update(
     _, failed = zabbix_hosts.batched(
         zbx, "host.update", payloads, [s.target for s in steps], updated
     )
-    outcome.failed.update(failed)
+    by_target = {s.target: s for s in steps}
+    for target, error in failed.items():
+        # A refused link next to a template kept on the host says which ones clash.
+        s = by_target[target]
+        outcome.failed[target] = (
+            link_refused(error, s.desired, s.actual, s.owned) if s.owned else error
+        )
     for step in steps:
         if step.target not in outcome.updated:
             continue
@@ -381,6 +391,8 @@ def _save(
         mapping_id=step.mapping_id,
         last_diff=changes,
         interface_types=plan.provisioned.get(step.target),
+        owned_groups=step.owned.groups if step.owned else None,
+        owned_templates=step.owned.templates if step.owned else None,
     )
 
 

@@ -18,6 +18,7 @@ from dataclasses import replace
 from typing import Any
 
 from handlers.decide.desired import owner_tag_name
+from handlers.decide.group_names import needs
 from handlers.decide.host_state import ActualHost, Ids
 from handlers.decide.plan import (
     CREATE,
@@ -62,10 +63,12 @@ def compare_all(
     """Read every NetBox device and VM, every host config and every Zabbix host of ours,
     and decide on each target (and on the targets ``also`` names); writes nothing."""
     settings = read_settings(conn)
+    rules = mappings.load_mappings(conn)
+    uses = needs(g for m in rules for g in m["host_groups"] or [])
     objects = {
         target_of(kind, object_id): entry
         for kind in HOST_TYPES
-        for object_id, entry in netbox.all_hosts(kind).items()
+        for object_id, entry in netbox.all_hosts(kind, uses).items()
     }
     configs = host_configs.load_all(conn)
     owner_tag = owner_tag_name(settings)
@@ -82,7 +85,7 @@ def compare_all(
         objects=objects,
         configs=configs,
         settings=settings,
-        mappings=mappings.load_mappings(conn),
+        mappings=rules,
         deleted=deletion_proofs(conn, netbox, targets, objects, set(configs) | set(view.owned)),
     )
     wanted = lookups(reading)

@@ -115,7 +115,7 @@ def test_the_document_lists_every_operation_with_bearer_security_and_the_error_s
         "description": "NZC_ADMIN_TOKEN",
     }
     assert doc["security"] == [{"bearer": []}]
-    assert len(documented(client)) == len(OPERATIONS) == 16
+    assert len(documented(client)) == len(OPERATIONS) == 17
     for path, operations in doc["paths"].items():
         for method, operation in operations.items():
             errors = {s: r for s, r in operation["responses"].items() if s.startswith("4")}
@@ -375,6 +375,39 @@ def test_a_dry_run_with_netbox_down_answers_502_json(make_app):
     client = make_app(NZC_NETBOX_URL=f"http://127.0.0.1:{closed_port()}")
     body = assert_error(client.post("/api/v1/sync", headers=AUTH, json={"dry_run": True}), 502)
     assert body["error"] == "upstream unavailable"
+
+
+# Import
+
+
+def test_import_hosts_queues_the_import_job_and_needs_targets_or_all(rabbit_client, db):
+    resp = rabbit_client.post(
+        "/api/v1/import/hosts", headers=AUTH, json={"targets": ["device:7"], "match": "name,ip"}
+    )
+    assert resp.status_code == 202, resp.get_json()
+    job = job_in(db, resp.get_json()["job_id"], {"queued"})
+    assert job["actor"] == "import_hosts" and job["args"] == [["dcim.device:7"]]
+    assert job["kwargs"] == {"every": False, "match": ["ip", "name"]}
+    body = assert_error(rabbit_client.post("/api/v1/import/hosts", headers=AUTH, json={}), 400)
+    assert "name targets (e.g. dcim.device:42), or set all" in str(body["detail"])
+
+
+def test_an_import_dry_run_answers_the_plan_and_writes_nothing(make_app, netbox_sim, db):
+    device = netbox_sim.sim.create_device(f"api-imp-{uuid.uuid4().hex[:6]}", ip="10.0.92.1/24")
+    client = make_app(NZC_NETBOX_URL=netbox_sim.url, NZC_NETBOX_TOKEN=NETBOX_TOKEN)
+    tables = ("jobs", "host_configs", "event_log")
+    before = {t: db.execute(f"SELECT count(*) AS n FROM {t}").fetchone()["n"] for t in tables}
+    resp = client.post(
+        "/api/v1/import/hosts",
+        headers=AUTH,
+        json={"targets": [f"dcim.device:{device}"], "dry_run": True},
+    )
+    assert resp.status_code == 200, resp.get_json()
+    plan = resp.get_json()
+    assert plan["dry_run"] and plan["not_found"] == [f"dcim.device:{device}"]
+    assert plan["adopt"] == {} and plan["refused"] == {}
+    after = {t: db.execute(f"SELECT count(*) AS n FROM {t}").fetchone()["n"] for t in tables}
+    assert after == before
 
 
 # Settings

@@ -145,7 +145,7 @@ def test_hand_jobs_refuse_clearly_and_delete_converges(stack, db):
     zabbix.call("host.create", {"host": "legacy-01", "groups": [{"groupid": groupid}]})
     legacy = sim.sim.create_device("legacy-01", ip="10.0.52.1/24")
     code, out, err = nzc(stack, "hosts", "create", f"dcim.device:{legacy}")
-    assert code == 1 and "is not ours" in err and "tag that host netbox-object=" in err
+    assert code == 1 and "is not ours" in err and "`nzc import hosts dcim.device:" in err
     assert host_get(zabbix, host=["legacy-01"])[0]["tags"] == []
 
     # Hard delete by hand; a second delete finds nothing to do and succeeds.

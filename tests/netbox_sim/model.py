@@ -64,6 +64,25 @@ KINDS = {
     ),
     "vminterface": ("virtualization.vminterface", "vminterface", "/api/virtualization/interfaces/"),
 }
+#: Objects that organise devices and VMs (served read-only; no webhooks): kind ->
+#: (REST path, the nested objects it names: field -> their kind, whether it nests).
+ORG_KINDS: dict[str, tuple[str, dict[str, str], bool]] = {
+    "region": ("/api/dcim/regions/", {"parent": "region"}, True),
+    "sitegroup": ("/api/dcim/site-groups/", {"parent": "sitegroup"}, True),
+    "tenantgroup": ("/api/tenancy/tenant-groups/", {"parent": "tenantgroup"}, True),
+    "tenant": ("/api/tenancy/tenants/", {"group": "tenantgroup"}, False),
+    "site": (
+        "/api/dcim/sites/",
+        {"region": "region", "group": "sitegroup", "tenant": "tenant"},
+        False,
+    ),
+    "clustertype": ("/api/virtualization/cluster-types/", {}, False),
+    "cluster": (
+        "/api/virtualization/clusters/",
+        {"type": "clustertype", "tenant": "tenant"},
+        False,
+    ),
+}
 #: Extra REST fields that webhook bodies do not carry.
 REST_ONLY = {"device": ("config_context",), "virtualmachine": ("config_context",)}
 
@@ -146,6 +165,8 @@ class NetBoxSim:
         #: NetBox's change log: one record per change, committed before its webhook leaves.
         self.changes: list[dict[str, Any]] = []
         self._ids = dict.fromkeys(KINDS, 0)
+        #: Regions, site groups, sites, tenants, clusters ... by kind and id.
+        self.org: dict[str, dict[int, dict[str, Any]]] = {k: {} for k in ORG_KINDS}
         self.lock = threading.RLock()
 
     # -- representations ---------------------------------------------------------------
@@ -177,6 +198,44 @@ class NetBoxSim:
         obj["created"] = obj["last_updated"] = _now()
         obj.update(fields)
         return obj
+
+    # -- regions, sites, tenants, clusters ----------------------------------------------
+
+    def add_org(self, kind: str, name: str, slug: str | None = None, **links: int | None) -> int:
+        """Add a region, site group, tenant group, tenant, site, cluster type or cluster
+        (see :data:`ORG_KINDS`); ``links`` name related ones by id (``parent=``,
+        ``region=``, ``group=``, ``tenant=``, ``type=``). Returns its id."""
+        path, fields, nested = ORG_KINDS[kind]
+        unknown = set(links) - set(fields)
+        if unknown:
+            raise ValueError(f"a {kind} has no {', '.join(sorted(unknown))}")
+        with self.lock:
+            obj_id = len(self.org[kind]) + 1
+            obj: dict[str, Any] = {
+                "id": obj_id,
+                "url": f"{path}{obj_id}/",
+                "display_url": f"{path[4:]}{obj_id}/",
+                "display": name,
+                "name": name,
+                "description": "",
+            }
+            if kind != "cluster":  # NetBox's clusters have no slug
+                obj["slug"] = slug or name.lower().replace(" ", "-")
+            for field, other in fields.items():
+                obj[field] = self.org_ref(other, links[field]) if links.get(field) else None
+            if nested:
+                parent = obj["parent"]
+                obj["_depth"] = parent["_depth"] + 1 if parent else 0
+            obj.update(tags=[], custom_fields={}, created=_now(), last_updated=_now())
+            self.org[kind][obj_id] = obj
+            return obj_id
+
+    def org_ref(self, kind: str, obj_id: int) -> dict[str, Any]:
+        """The nested (brief) reference to an object of :data:`ORG_KINDS`, as NetBox 4.4
+        renders one inside another: trees carry their ``_depth``."""
+        obj = self.org[kind][obj_id]
+        keys = ("id", "url", "display", "name", "slug", "description", "_depth")
+        return {k: copy.deepcopy(obj[k]) for k in keys if k in obj}
 
     # -- events ------------------------------------------------------------------------
 

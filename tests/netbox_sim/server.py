@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tests.netbox_sim.model import KINDS, NetBoxSim
+from tests.netbox_sim.model import KINDS, ORG_KINDS, NetBoxSim
 from tests.netbox_sim.sender import WebhookSender
 
 #: NetBox's default and largest page sizes.
@@ -225,6 +225,10 @@ class _Handler(BaseHTTPRequestHandler):
         if path == CHANGES_PATH:
             self._changes(scope, params)
             return
+        for kind, (prefix, _, _) in ORG_KINDS.items():
+            if path.startswith(prefix):
+                self._org(kind, prefix, path[len(prefix) :].rstrip("/"), params)
+                return
         for prefix, (kind, label) in ROUTES.items():
             if path == prefix:
                 self._list(kind, params, scope)
@@ -249,6 +253,34 @@ class _Handler(BaseHTTPRequestHandler):
                 if _matches(sim, kind, o, params) and self._visible(kind, o, scope)
             ]
         self._page(found, params, KINDS[kind][2], lambda o, base: sim.rest(kind, o, base))
+
+    def _org(self, kind: str, prefix: str, rest: str, params: dict[str, list[str]]) -> None:
+        """Regions, sites, tenants ... (every token may view them here): a list filtered by
+        ``id``, ``slug``, ``name`` or ``parent_id`` as NetBox's filter sets do (a repeated
+        parameter matches any of its values), or one by id."""
+        sim = self.server_ref.sim
+        if rest:
+            with sim.lock:
+                obj = sim.org[kind].get(int(rest)) if rest.isdigit() else None
+                rep = sim.rest(kind, obj, self._base()) if obj else None
+            if rep is None:
+                self._send(404, {"detail": "No object matches the given query."})
+            else:
+                self._send(200, rep)
+            return
+        filters = {
+            "id": lambda o: str(o["id"]),
+            "slug": lambda o: o.get("slug"),
+            "name": lambda o: o.get("name"),
+            "parent_id": lambda o: str((o.get("parent") or {}).get("id")),
+        }
+        with sim.lock:
+            found = [
+                o
+                for _, o in sorted(sim.org[kind].items())
+                if all(f(o) in params[k] for k, f in filters.items() if k in params)
+            ]
+        self._page(found, params, prefix, lambda o, base: sim.rest(kind, o, base))
 
     def _changes(self, scope: TokenScope, params: dict[str, list[str]]) -> None:
         """``/api/core/object-changes/``, filtered like NetBox's ObjectChangeFilterSet."""

@@ -28,6 +28,8 @@ SETTINGS = {
     "tag_prefix": "netbox-",
     "tag_name_format": "keep",
     "no_primary_ip": "disable",
+    "keep_foreign_templates": True,
+    "keep_foreign_groups": True,
 }
 
 

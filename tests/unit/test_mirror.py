@@ -4,6 +4,7 @@ from handlers.decide.mirror import (
     interface_kinds,
     interface_problem,
     mirror_changes,
+    misconfigurations,
     missing,
     refusal,
     unknown_names,
@@ -104,3 +105,44 @@ def test_a_template_needs_what_its_linked_templates_need_even_in_a_cycle():
     )
     assert len(interface_problem(["Loop A"], ["snmpv1"], TEMPLATES)) == 1
     assert interface_problem(["Loop A", "Site base"], ["agent", "snmpv1"], TEMPLATES) == []
+
+
+AGENT = {"type": 1, "ip": "10.0.0.1", "dns": "", "useip": 1, "port": "10050"}
+SNMP = {
+    "type": 2,
+    "ip": "10.0.0.1",
+    "dns": "",
+    "useip": 1,
+    "port": "161",
+    "details": {"version": 2},
+}
+
+
+def test_validation_finds_a_template_needing_an_interface_the_host_lacks():
+    found = misconfigurations(["Site base", "ICMP Ping"], [SNMP], TEMPLATES)
+    assert found == [
+        "template 'Site base' needs an agent interface (through its linked template "
+        "'Linux by Zabbix agent'), but NetBox wants snmpv2c interfaces only; change the "
+        "mapping's interface types or its templates"
+    ]
+    assert misconfigurations(["Site base"], [AGENT], TEMPLATES) == []
+
+
+def test_validation_finds_a_template_that_another_already_links():
+    found = misconfigurations(["Cisco IOS by SNMP", "Generic by SNMP"], [SNMP], TEMPLATES)
+    assert found == [
+        "templates 'Cisco IOS by SNMP' and 'Generic by SNMP' conflict: 'Cisco IOS by SNMP' "
+        "already links 'Generic by SNMP', and Zabbix refuses to link a template twice; drop "
+        "'Generic by SNMP'"
+    ]
+    assert misconfigurations(["Loop A", "Loop B"], [AGENT], TEMPLATES)  # a cycle ends
+
+
+def test_validation_finds_two_interfaces_on_one_address_and_port():
+    twin = dict(SNMP, port="10050")
+    found = misconfigurations([], [AGENT, twin], {}, where="Zabbix has")
+    assert found == [
+        "two interfaces on 10.0.0.1:10050 (agent and snmpv2c); Zabbix polls one address and "
+        "port once: give one of them another port"
+    ]
+    assert misconfigurations([], [AGENT, SNMP], {}) == []

@@ -193,8 +193,8 @@ AGENT_HOST = actual(desired_for(device(1)))
 
 NOT_OURS = (
     "a Zabbix host named 'sw-01' already exists and is not ours (no netbox-object tag): "
-    "rename one of them, or tag that host netbox-object=dcim.device:1 to let the service "
-    "take it over"
+    "adopt it, keeping its history, with `nzc import hosts dcim.device:1`, or rename one "
+    "of them"
 )
 DECISIONS = [
     # (case, world(...) arguments, action, reason: a fragment, or "" for none)
