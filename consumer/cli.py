@@ -785,14 +785,24 @@ def import_hosts_cmd(
     job = _send_and_wait(ctx, "import_hosts", chosen, every=every, match=sorted(how), wait=wait)
     if job is None:
         return
-    if job["status"] not in ("succeeded", "partial"):
-        _report(job)
-    result = job["result"]
-    click.echo(f"adopted {len(result['adopted'])}, refused {len(result['refused'])}")
-    for line in result["lines"]:
-        click.echo(line)
-    if result["refused"]:
-        click.echo(f"details: nzc jobs show {job['id']}", err=True)
+    runs, adopted, refused, store = [], 0, 0, _store(ctx)
+    while True:  # a large import goes on in further runs, each adopting up to 1,000 hosts
+        if job["status"] not in ("succeeded", "partial"):
+            _report(job)
+        runs.append(job)
+        adopted += len(job["result"]["adopted"])
+        refused += len(job["result"]["refused"])
+        if not job["result"].get("continued_as"):
+            break
+        job = _await_job(store, job["result"]["continued_as"], wait)
+    click.echo(f"adopted {adopted}, refused {refused}")
+    for run in runs:
+        for line in run["result"]["lines"]:
+            click.echo(line)
+    if refused:
+        for run in runs:
+            if run["result"]["refused"]:
+                click.echo(f"details: nzc jobs show {run['id']}", err=True)
         sys.exit(1)
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from handlers.decide.desired import (
     INTERFACE_TYPES,
     NotMonitorable,
+    archived_tag_name,
     build_desired,
     owner_tag_name,
     select_mapping,
@@ -23,6 +24,7 @@ from handlers.decide.desired import (
 )
 from handlers.decide.diff import describe_differences, diff
 from handlers.decide.host_state import ActualHost, interface_kind, owner_of
+from handlers.decide.ownership import with_foreign
 from handlers.decide.targets import split_target
 
 #: What ``--match`` may name: the technical or visible name, the primary IP.
@@ -211,6 +213,12 @@ def _decide_one(
     owner = owner_of(actual, settings["tag_prefix"]) or config_of.get(hostid)
     if owner and owner != target:
         return f"{label} is already owned by {owner}: it is that object's host"
+    archived = next((v for k, v in actual.tags if k == archived_tag_name(settings)), None)
+    if archived:
+        return (
+            f"{label} is the archived host of {archived} (soft-deleted, its history kept): "
+            "it is not adopted for another object; rename or delete it in Zabbix first"
+        )
     others = sorted(set(matched_by[hostid]) - {target})
     if others:
         return (
@@ -240,6 +248,10 @@ def _decide_one(
         )
     tag = (owner_tag_name(settings), target)
     tagged = replace(actual, tags=tuple(sorted({*actual.tags, tag})))
+    # Adopted, the host owns none of its groups and templates: they stay (ownership.py).
+    desired, _ = with_foreign(
+        desired, tagged, {"hostid": hostid, "owned_groups": [], "owned_templates": []}, settings
+    )
     changes = diff(desired, tagged, settings)
     return Adoption(
         target=target,

@@ -50,6 +50,11 @@ class NotMonitorable(ValueError):
     """The object cannot become a host (no address, no mapping); the message says why."""
 
 
+class NoHostGroup(NotMonitorable):
+    """Every host group of the object's mapping was left out (their fields are empty for
+    it): Zabbix wants at least one, and the host keeps the ones it has."""
+
+
 class NoPrimaryIP(NotMonitorable):
     """The object has no primary IP address: what its existing host becomes is the
     ``no_primary_ip`` setting's choice."""
@@ -335,12 +340,20 @@ def build_desired(
     )
     name = str(obj.get("name") or target)
     object_type, object_id = split_target(target)
+    expanded = expand(group_templates(obj, mapping), obj)
+    if expanded.dropped and not expanded.groups:
+        raise NoHostGroup(
+            "every host group of its mapping was left out ("
+            + "; ".join(expanded.dropped)
+            + "); give the mapping a group without fields, or fill the fields in NetBox"
+        )
+    groups = tuple(sorted(set(expanded.groups)))
     return DesiredHost(
         target=target,
         host=technical_name(name, target),
         name=name,
         status=zabbix_status,
-        groups=tuple(sorted(set(expand(group_templates(obj, mapping), obj).groups))),
+        groups=groups,
         templates=tuple(sorted(set(over.get("templates") or mapping["templates"] or []))),
         proxy=over.get("proxy") or mapping.get("proxy"),
         proxy_group=over.get("proxy_group") or mapping.get("proxy_group"),

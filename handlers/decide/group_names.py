@@ -138,7 +138,8 @@ def value_of(field: str, facts: dict[str, Any]) -> str:
     if base in PATH_FIELDS:
         leaf = facts.get(PATH_FIELDS[base])
         path = (leaf or {}).get("slug_path" if slug else "path") if isinstance(leaf, dict) else None
-        return "/".join(path) if path and all(path) else ""
+        # A "/" inside one name would nest it: each level is one group.
+        return "/".join(_one_level(p) for p in path) if path and all(path) else ""
     if base == "manufacturer":
         device_type = facts.get("device_type")
         return _text(
@@ -172,15 +173,26 @@ def expand(templates: Iterable[str], facts: dict[str, Any]) -> Expanded:
             value = "" if field_problem(field) else value_of(field, facts)
             if not value.strip():
                 missing.append(field)
-            return value.strip()
+            # One field is one level, unless it is a path: a "/" in a name must not nest.
+            return value.strip() if _base(field) in PATH_FIELDS else _one_level(value.strip())
 
         name = _PLACEHOLDER.sub(fill, template)
+        if not missing and any(not part.strip() for part in name.split("/")):
+            dropped.append(
+                f"host group {template!r} left out: it gives {name!r}, with an empty level"
+            )
+            continue
         if missing:
             why = "unknown" if field_problem(missing[0]) else "empty for this object"
             dropped.append(f"host group {template!r} left out: its field {{{missing[0]}}} is {why}")
         else:
             groups.append(name)
     return Expanded(tuple(dict.fromkeys(groups)), tuple(dropped))
+
+
+def _one_level(value: str) -> str:
+    """``value`` as one level of a nested group name ("/" nests in Zabbix)."""
+    return value.replace("/", "-")
 
 
 def with_parents(groups: Iterable[str]) -> list[str]:

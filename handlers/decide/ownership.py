@@ -4,9 +4,11 @@ apart from those it found there (adopted, or added by hand later).
 
 An update adds and removes only owned ones: a foreign group or template stays, unless
 ``keep_foreign_groups`` / ``keep_foreign_templates`` is off (the host then gets exactly the
-mapping's). A host config written before ownership was recorded (NULL sets) owns
-everything on its host, as updates did before, and records the sets at its next write; an
-empty set owns nothing (an adopted host).
+mapping's). Without a record (a host config written before ownership was recorded, NULL
+sets; or a host of ours without one) the service presumes its own what some mapping (or
+the object's override) names: anything else on the host was added by hand, and is kept
+(never destroyed on weak evidence); the sets are recorded at its next write. An empty set
+owns nothing (an adopted host).
 """
 
 from __future__ import annotations
@@ -30,9 +32,10 @@ class Owned:
     templates: tuple[str, ...]
 
 
-def _found(present: tuple[str, ...], recorded: list[str] | None) -> set[str]:
-    """What of ``present`` the service did not put there; a NULL record owns everything."""
-    return set() if recorded is None else set(present) - set(recorded)
+def _found(present: tuple[str, ...], recorded: list[str] | None, named: set[str]) -> set[str]:
+    """What of ``present`` the service did not put there; without a record, what no
+    mapping names."""
+    return set(present) - (named if recorded is None else set(recorded))
 
 
 def with_foreign(
@@ -40,18 +43,22 @@ def with_foreign(
     actual: ActualHost | None,
     config: dict[str, Any] | None,
     settings: dict[str, Any],
+    named: tuple[set[str], set[str]] = (set(), set()),
 ) -> tuple[DesiredHost, Owned]:
     """(``desired`` plus the foreign groups and templates of ``actual`` that stay, what the
     service owns once it is written). ``desired`` carries the mapping's (or the override's)
     groups and templates. A foreign one the mapping also names stays foreign, so that
     dropping it from the mapping later leaves it where a person put it. The recorded sets
-    of ``config`` apply only to the host it names (a host adopted under another id is
-    treated like a legacy host config: everything on it is ours)."""
+    of ``config`` apply only to the host it names (a host adopted under another id has no
+    record). ``named``: the host groups and templates the mappings name, presumed the
+    service's on a host without a record."""
     if actual is None:
         return desired, Owned(desired.groups, desired.templates)
     config = config if config and config["hostid"] == actual.hostid else {}
-    groups = _found(actual.groups, config.get("owned_groups"))
-    templates = _found(actual.templates, config.get("owned_templates"))
+    groups = _found(actual.groups, config.get("owned_groups"), named[0] | set(desired.groups))
+    templates = _found(
+        actual.templates, config.get("owned_templates"), named[1] | set(desired.templates)
+    )
     if not settings["keep_foreign_groups"]:
         groups = set()
     if not settings["keep_foreign_templates"]:
@@ -85,3 +92,9 @@ def link_refused(error: str, desired: DesiredHost, actual: ActualHost, owned: Ow
         "Zabbix, change the mapping, or set keep_foreign_templates to false. "
         f"Zabbix said: {error}"
     )
+
+
+def mapping_names(mappings: list[dict[str, Any]]) -> tuple[set[str], set[str]]:
+    """(host groups, templates) the mappings name literally (a templated group names none)."""
+    groups = {g for m in mappings for g in m.get("host_groups") or [] if "{" not in g}
+    return groups, {t for m in mappings for t in m.get("templates") or []}

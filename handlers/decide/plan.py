@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from handlers.decide.desired import (
+    NoHostGroup,
     NoPrimaryIP,
     NotMonitorable,
     build_desired,
@@ -33,7 +34,7 @@ from handlers.decide.host_state import (
     kept_host,
     owner_of,
 )
-from handlers.decide.ownership import Owned, with_foreign
+from handlers.decide.ownership import Owned, mapping_names, with_foreign
 from handlers.decide.payloads import interfaces_with_ids
 from handlers.decide.targets import split_target, status_of
 
@@ -346,6 +347,8 @@ def _decide_one(
         desired, mapping = _desired(reading, target)
     except NoPrimaryIP as exc:
         return _without_primary_ip(reading, view, target, exc)
+    except NoHostGroup as exc:  # a misconfiguration to fix, not an object to leave alone
+        return TargetPlan(target=target, action=REFUSE, reason=str(exc), config=config)
     except NotMonitorable as exc:
         return TargetPlan(target=target, action=SKIP, reason=f"not monitored: {exc}", config=config)
     mapping_id = mapping["id"] if mapping else None
@@ -396,7 +399,7 @@ def _decide_one(
             f": this host is named {named.host!r} (visible name {named.name!r}), by the rule "
             "name, then name and site slug, then name, site slug and object id"
         )
-    desired, ours = with_foreign(named, actual, config, settings)
+    desired, ours = with_foreign(named, actual, config, settings, mapping_names(reading.mappings))
     note = "; ".join(notes) or None
     common = {
         "target": target,

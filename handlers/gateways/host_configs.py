@@ -142,3 +142,11 @@ def adopt_host_config(
         ],
     ).fetchone()
     return inserted is not None
+
+
+def configured_hostids(conn: psycopg.Connection, hostids: list[str]) -> set[str]:
+    """Which of these Zabbix hosts a host config names already."""
+    rows = conn.execute(
+        "SELECT hostid FROM host_configs WHERE hostid = ANY(%s)", [hostids]
+    ).fetchall()
+    return {row["hostid"] for row in rows}

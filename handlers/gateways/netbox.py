@@ -184,11 +184,16 @@ class NetBoxGateway:
                 chain.insert(0, row)
                 parent = row.get("parent") if path else None
                 row = rows.get(parent["id"]) if isinstance(parent, dict) else None
+            # A level the token may not see cuts the chain short: no path rather than a
+            # wrong one (the group is then left out, and the event log says so).
+            whole = not path or (
+                all("parent" in r for r in chain) and chain[0].get("parent") is None
+            )
             nodes[ref_id] = {
                 "name": ref.get("name"),
                 "slug": ref.get("slug"),
-                "path": tuple(r.get("name") for r in chain),
-                "slug_path": tuple(r.get("slug") for r in chain),
+                "path": tuple(r.get("name") for r in chain) if whole else (),
+                "slug_path": tuple(r.get("slug") for r in chain) if whole else (),
             }
         return nodes
 

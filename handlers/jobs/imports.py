@@ -11,6 +11,7 @@ brings the host in line with NetBox in place.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from handlers.decide import adopt
@@ -22,8 +23,14 @@ from handlers.gateways.postgres import Store, read_only
 from handlers.gateways.settings import read_settings
 from handlers.gateways.zabbix import ZabbixGateway
 from handlers.jobs.reconcile import Journal
-from handlers.runner import Job, JobError
+from handlers.runner import Job, JobError, lock_targets
+from handlers.runtime import get_runtime
 from schemas.netbox import HOST_TYPES
+
+#: Most hosts one run adopts (one advisory lock each, held to its commit).
+ADOPT_PER_RUN = 1000
+#: The lock that makes imports run one at a time.
+IMPORT_LOCK = "nzc:import-hosts"
 
 
 def plan_import(
@@ -105,10 +112,19 @@ def import_hosts(
     """ImportHost: adopt what the plan adopts (our ownership tag added in one
     ``host.update``, a host config each); refusals are logged per target and make the run
     ``partial``. A failure after the tags were written puts the old tags back."""
+    # One import at a time: two could adopt one Zabbix host for two targets.
+    lock_targets(job.conn, [IMPORT_LOCK])
     plan, names = plan_import(job.conn, zbx, netbox, targets, every, match)
-    job.lock(list(plan.adopt))
-    # A reconcile run may have given a target a host config between the plan and the lock.
-    late = host_configs.load_host_configs(job.conn, list(plan.adopt))
+    # Postgres holds a few thousand locks at once: a large import goes on in further runs.
+    now, later = sorted(plan.adopt)[:ADOPT_PER_RUN], sorted(plan.adopt)[ADOPT_PER_RUN:]
+    plan = replace(plan, adopt={t: plan.adopt[t] for t in now})
+    job.lock(now)
+    # A reconcile run may have given a target (or its Zabbix host) a host config between
+    # the plan and the lock.
+    taken = host_configs.configured_hostids(job.conn, [plan.adopt[t].actual.hostid for t in now])
+    late = set(host_configs.load_host_configs(job.conn, now)) | {
+        t for t in now if plan.adopt[t].actual.hostid in taken
+    }
     adoptions = [a for t, a in plan.adopt.items() if t not in late]
     tagged = [a for a in adoptions if a.tags is not None]
     journal, refused = Journal(), dict(plan.refused)
@@ -180,15 +196,27 @@ def import_hosts(
         adopt={t: a for t, a in plan.adopt.items() if t in adopted},
         refused=refused,
         not_found=plan.not_found,
-        skipped={**plan.skipped, **{t: "it got a host config meanwhile" for t in late}},
+        skipped={
+            **plan.skipped,
+            **{t: "it, or its Zabbix host, got a host config meanwhile" for t in late},
+        },
     )
     job.log(
         "info",
         f"ImportHost: adopted {len(adopted)}, refused {len(refused)}, "
         f"{len(plan.not_found)} without a Zabbix host to adopt",
     )
+    continued = None
+    if later:
+        broker = get_runtime().broker
+        continued = broker.get_actor("import_hosts").message(
+            later, every=False, match=sorted(match)
+        )
+        job.after_commit(lambda: broker.enqueue(continued))
+        job.log("info", f"ImportHost: {len(later)} more to adopt in job {continued.message_id}")
     return {
-        "candidates": len(plan.adopt) + len(plan.refused) + len(plan.not_found),
+        "continued_as": continued.message_id if continued else None,
+        "candidates": len(plan.adopt) + len(later) + len(plan.refused) + len(plan.not_found),
         "adopted": adopted,
         "refused": refused,
         "not_found": len(plan.not_found),

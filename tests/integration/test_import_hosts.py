@@ -196,3 +196,36 @@ def test_hosts_made_by_hand_are_adopted_in_place_and_refusals_are_listed_with_wh
     assert {"Zabbix agent", "ICMP Ping"} <= {t["host"] for t in after["parentTemplates"]}
     groups = after.get("hostgroups") or after.get("groups")
     assert {"Linux servers", "NetBox devices"} <= {g["name"] for g in groups}
+
+
+def test_a_large_import_goes_on_in_further_runs_each_holding_few_locks(stack, db, monkeypatch):
+    from handlers.jobs import imports
+
+    monkeypatch.setattr(imports, "ADOPT_PER_RUN", 2)  # the worker runs in this process
+    sim, runtime, zabbix = stack
+    sim.sender.dropped = lambda _body: True
+    names = [f"big-{n}" for n in range(5)]
+    for n, name in enumerate(names):
+        sim.sim.create_device(name, ip=f"10.0.82.{n + 1}/24")
+    hostids = by_hand(zabbix, [(name, [f"10.0.82.{n + 1}"], []) for n, name in enumerate(names)])
+    for table in (
+        "zabbix_templates",
+        "zabbix_host_groups",
+        "zabbix_proxies",
+        "zabbix_proxy_groups",
+    ):
+        db.execute(f"DELETE FROM {table}")
+    code, _, err = nzc(stack, "zabbix", "import")
+    assert code == 0, err
+    stack.settle()
+
+    code, out, err = nzc(stack, "import", "hosts", "--all")
+    assert code == 0, (out, err)
+    assert out.startswith("adopted 5, refused 0\n"), out
+    configs = db.execute("SELECT hostid FROM host_configs").fetchall()
+    assert {r["hostid"] for r in configs} == set(hostids.values())
+    runs = db.execute(
+        "SELECT result FROM jobs WHERE actor = 'import_hosts' AND enqueued_at >= %s",
+        [stack.since],
+    ).fetchall()
+    assert sorted(len(r["result"]["adopted"]) for r in runs) == [1, 2, 2]

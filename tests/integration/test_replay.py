@@ -9,7 +9,7 @@ import pytest
 
 from consumer.app import create_app
 from handlers.broker import QUEUE_SYSTEM
-from handlers.jobs.replay import failure_groups, list_dead_letters, replay
+from handlers.jobs.replay import failure_groups, list_dead_letters, replay, replay_matching
 from handlers.runner import atomic_job
 from tests.integration.test_host_jobs import nzc
 from tests.integration.zabbix_stack import one_host
@@ -83,7 +83,16 @@ def test_a_job_that_exhausts_its_retries_is_replayed_once_and_the_dlq_drains(
     assert [o.outcome for o in dry] == ["would_replay"]
     assert first.message_id in letters(rabbit_runtime)  # a dry run takes nothing out
 
-    (outcome,) = replay(rabbit_runtime, [first.message_id], requested_by="test", reason="fixed")
+    # By filter, as `nzc jobs replay --status dead --actor A --limit 1`: the oldest first.
+    (outcome,) = replay_matching(
+        rabbit_runtime,
+        status="dead",
+        actor=actor.actor_name,
+        limit=1,
+        requested_by="test",
+        reason="fixed",
+    )
+    assert outcome.asked == first.message_id
     assert outcome.outcome == "replayed" and outcome.new_job_id
     new = job_in(db, outcome.new_job_id, {"succeeded"})
     assert new["replay_of"] == first.message_id and new["result"] == {"device": 1}
@@ -181,16 +190,9 @@ def test_a_refused_host_job_is_listed_grouped_replayed_by_cli_and_api_and_conver
     wait_for(lambda: one_host(zabbix, "replay-02-new"), "the reconciled host")
     stack.settle()
     answer = api.post(
-        "/api/v1/jobs/replay",
-        json={
-            "status": "dead",
-            "actor": "create_zabbix_host",
-            "target": targets[1],  # the session's database holds other tests' dead jobs
-            "reason": "template created",
-        },
-        headers=auth,
+        f"/api/v1/jobs/{jobs[1]}/replay", json={"reason": "template created"}, headers=auth
     )
-    assert answer.status_code == 200, answer.get_json()
+    assert answer.status_code == 202, answer.get_json()
     (outcome,) = answer.get_json()["outcomes"]
     assert (outcome["asked"], outcome["outcome"]) == (jobs[1], "replayed")
     assert job_in(db, outcome["new_job_id"], {"succeeded"})["replay_requested_by"].startswith(

@@ -212,3 +212,10 @@ def test_parse_match_refuses_anything_else_naming_the_choices():
     assert parse_match("ip,name") == {"name", "ip"}
     with pytest.raises(ValueError, match="give name, ip or name,ip"):
         parse_match("serial")
+
+
+def test_an_archived_host_is_not_adopted_for_another_object():
+    archived = host("100", "web-01", "10.0.0.1", tags=[("netbox-archived", "dcim.device:9")])
+    plan = plan_of([archived])
+    assert plan.adopt == {}
+    assert "is the archived host of dcim.device:9" in plan.refused["dcim.device:1"]

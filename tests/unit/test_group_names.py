@@ -4,6 +4,8 @@ whole group; unknown fields are refused with the known ones named."""
 
 import copy
 
+import pytest
+
 from handlers.decide.desired import build_desired, host_facts
 from handlers.decide.group_names import (
     expand,
@@ -129,3 +131,20 @@ def test_the_plan_creates_missing_parents_first_and_notes_a_dropped_group():
     assert "{tenant} is empty" in step.note
     desired = build_desired(target, obj, ips, rule, SETTINGS)
     assert desired.groups == step.desired.groups
+
+
+def test_a_slash_inside_one_value_does_not_nest_and_an_empty_level_drops_the_group():
+    obj = device(custom_fields={"pod": "A/B", "rack": "R1/"})
+    found = expand(["Pods/{cf.pod}", "Racks/{cf.rack}", "Sites/{site}/"], obj)
+    assert found.groups == ("Pods/A-B", "Racks/R1-")
+    assert found.dropped == (
+        "host group 'Sites/{site}/' left out: it gives 'Sites/DC1 Amsterdam/', with an empty level",
+    )
+
+
+def test_an_object_whose_every_group_is_dropped_is_refused_not_left_without_groups():
+    from handlers.decide.desired import NoHostGroup
+
+    rule = mapping(1, host_groups=["Sites/{region}/{site}"])
+    with pytest.raises(NoHostGroup, match="every host group of its mapping was left out"):
+        build_desired("dcim.device:1", device(), [], rule, SETTINGS)
