@@ -12,6 +12,7 @@ before it and writes after it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any
 
 from handlers.decide.desired import (
@@ -81,6 +82,12 @@ class Reading:
     mappings: list[dict[str, Any]]
     provisioned: dict[str, list[str]] = field(default_factory=dict)
     deleted: dict[str, str] = field(default_factory=dict)
+
+    @cached_property
+    def mapping_names(self) -> tuple[set[str], set[str]]:
+        """The host groups and templates the mappings name, once per reading (presumed the
+        service's on a host without an ownership record)."""
+        return mapping_names(self.mappings)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -399,7 +406,7 @@ def _decide_one(
             f": this host is named {named.host!r} (visible name {named.name!r}), by the rule "
             "name, then name and site slug, then name, site slug and object id"
         )
-    desired, ours = with_foreign(named, actual, config, settings, mapping_names(reading.mappings))
+    desired, ours = with_foreign(named, actual, config, settings, reading.mapping_names)
     note = "; ".join(notes) or None
     common = {
         "target": target,
