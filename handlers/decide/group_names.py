@@ -111,6 +111,11 @@ def needs(templates: Iterable[str]) -> frozenset[str]:
     return frozenset(wanted)
 
 
+def mapping_uses(mappings: Iterable[dict[str, Any]]) -> frozenset[str]:
+    """What the NetBox gateway must read for the host-group templates of ``mappings``."""
+    return needs(g for m in mappings for g in m["host_groups"] or [])
+
+
 def _text(value: Any, slug: bool) -> str:
     """A nested object's name (or slug), or a scalar as text; '' for none."""
     if isinstance(value, dict):

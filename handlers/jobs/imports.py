@@ -16,16 +16,14 @@ from typing import Any
 
 from handlers.decide import adopt
 from handlers.decide.adopt import AdoptPlan
-from handlers.decide.group_names import needs
-from handlers.decide.targets import target_of
 from handlers.gateways import host_configs, mappings, mirrors, zabbix_hosts
 from handlers.gateways.postgres import Store, read_only
 from handlers.gateways.settings import read_settings
 from handlers.gateways.zabbix import ZabbixGateway
 from handlers.jobs.reconcile import Journal
+from handlers.jobs.sync import every_object
 from handlers.runner import Job, JobError, lock_targets
 from handlers.runtime import get_runtime
-from schemas.netbox import HOST_TYPES
 
 #: Most hosts one run adopts (one advisory lock each, held to its commit).
 ADOPT_PER_RUN = 1000
@@ -44,13 +42,7 @@ def plan_import(
     """What an import of ``targets`` (or of every object without a host config, ``every``)
     would do, and the NetBox name of each object; writes nothing."""
     rules = mappings.load_mappings(conn)
-    # The fields the mappings' host-group templates read, as a full sync reads them.
-    uses = needs(g for m in rules for g in m["host_groups"] or [])
-    objects = {
-        target_of(kind, object_id): entry
-        for kind in HOST_TYPES
-        for object_id, entry in netbox.all_hosts(kind, uses).items()
-    }
+    objects = every_object(netbox, rules)  # as a full sync reads them
     configs = host_configs.load_all(conn)
     skipped = {}
     for target in targets:

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from handlers.decide.archive import archive_payloads, archived_names, unarchive_payload
-from handlers.decide.group_names import needs
+from handlers.decide.group_names import mapping_uses
 from handlers.decide.host_state import Ids
 from handlers.decide.ownership import link_refused
 from handlers.decide.payloads import (
@@ -110,7 +110,7 @@ def read(
         kind, object_id = split_target(target)
         by_kind.setdefault(kind, []).append(object_id)
     rules = mappings.load_mappings(conn)
-    uses = needs(g for m in rules for g in m["host_groups"] or [])
+    uses = mapping_uses(rules)
     objects = {
         target_of(kind, object_id): entry
         for kind, ids in by_kind.items()

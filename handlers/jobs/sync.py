@@ -18,7 +18,7 @@ from dataclasses import replace
 from typing import Any
 
 from handlers.decide.desired import owner_tag_name
-from handlers.decide.group_names import needs
+from handlers.decide.group_names import mapping_uses
 from handlers.decide.host_state import ActualHost, Ids
 from handlers.decide.plan import (
     CREATE,
@@ -57,6 +57,17 @@ NAMES_PER_CALL = 1000
 FULL_READ_ABOVE = 2000
 
 
+def every_object(netbox: Any, rules: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """target -> every NetBox device and VM, in pages, with the related fields the host-group
+    templates of ``rules`` read."""
+    uses = mapping_uses(rules)
+    return {
+        target_of(kind, object_id): entry
+        for kind in HOST_TYPES
+        for object_id, entry in netbox.all_hosts(kind, uses).items()
+    }
+
+
 def compare_all(
     conn: Any, zbx: ZabbixGateway, netbox: Any, also: Iterable[str] = ()
 ) -> tuple[Plan, Reading]:
@@ -64,12 +75,7 @@ def compare_all(
     and decide on each target (and on the targets ``also`` names); writes nothing."""
     settings = read_settings(conn)
     rules = mappings.load_mappings(conn)
-    uses = needs(g for m in rules for g in m["host_groups"] or [])
-    objects = {
-        target_of(kind, object_id): entry
-        for kind in HOST_TYPES
-        for object_id, entry in netbox.all_hosts(kind, uses).items()
-    }
+    objects = every_object(netbox, rules)
     configs = host_configs.load_all(conn)
     owner_tag = owner_tag_name(settings)
     proxies = zabbix_hosts.read_proxies(zbx)
