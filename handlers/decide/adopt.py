@@ -23,7 +23,7 @@ from handlers.decide.desired import (
     technical_name,
 )
 from handlers.decide.diff import describe_differences, diff
-from handlers.decide.host_state import ActualHost, interface_kind, owner_of
+from handlers.decide.host_state import ActualHost, interface_address, interface_kind, owner_of
 from handlers.decide.ownership import with_foreign
 from handlers.decide.targets import split_target
 
@@ -150,8 +150,7 @@ def _matches(
 
 
 def _show(iface: dict[str, Any]) -> str:
-    where = iface.get("ip") if int(iface.get("useip", 1)) else iface.get("dns")
-    return f"{interface_kind(iface)} interface {where}:{iface.get('port')}"
+    return f"{interface_kind(iface)} interface {interface_address(iface)}:{iface.get('port')}"
 
 
 def _interface_problem(target: str, actual: ActualHost, ips: list[dict[str, Any]]) -> str | None:
@@ -165,9 +164,8 @@ def _interface_problem(target: str, actual: ActualHost, ips: list[dict[str, Any]
                 f"its {_show(iface)} is of a type the service does not manage "
                 f"({', '.join(INTERFACE_TYPES)}): remove it in Zabbix first"
             )
-        use_ip = int(iface.get("useip", 1))
-        address = str(iface.get("ip") if use_ip else iface.get("dns"))
-        if use_ip and address not in known:
+        address = str(interface_address(iface))
+        if int(iface.get("useip", 1)) and address not in known:
             return (
                 f"its {_show(iface)} uses IP {address}, which NetBox does not have on {target}: "
                 "add the address to the object in NetBox, or change the interface in Zabbix"

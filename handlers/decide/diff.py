@@ -15,6 +15,7 @@ from handlers.decide.host_state import (
     MACRO_PREFIX,
     ActualHost,
     DesiredHost,
+    interface_address,
     interface_key,
     interface_kind,
     owned_tag,
@@ -51,8 +52,7 @@ def diff(desired: DesiredHost, actual: ActualHost, settings: dict[str, Any]) -> 
 
 
 def _show_interface(iface: dict[str, Any]) -> str:
-    where = iface.get("ip") if int(iface.get("useip", 1)) else iface.get("dns")
-    return f"{interface_kind(iface)} {where}:{iface.get('port')}"
+    return f"{interface_kind(iface)} {interface_address(iface)}:{iface.get('port')}"
 
 
 def _missing_extra(what: str, wanted: set, present: set) -> list[str]:

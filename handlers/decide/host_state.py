@@ -109,6 +109,11 @@ def interface_key(iface: dict[str, Any]) -> tuple:
     )
 
 
+def interface_address(iface: dict[str, Any]) -> Any:
+    """Where Zabbix polls an interface: its IP, or its DNS name when ``useip`` is 0."""
+    return iface.get("ip") if int(iface.get("useip", 1)) else iface.get("dns")
+
+
 def interface_kind(iface: dict[str, Any]) -> str:
     """``agent``, ``snmpv1``, ``snmpv2c``, ``snmpv3`` (or ``type N``) of a Zabbix interface."""
     if int(iface["type"]) == 1:

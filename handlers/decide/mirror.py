@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from handlers.decide.host_state import interface_kind
+from handlers.decide.host_state import interface_address, interface_kind
 
 #: Item type -> the interface an item of that type needs (others need none, or any).
 ITEM_INTERFACES = {"0": "agent", "20": "snmp", "12": "ipmi", "16": "jmx"}
@@ -175,8 +175,8 @@ def _links(row: dict[str, Any], rows: dict[str, dict[str, Any]]) -> set[str]:
 
 
 def _address(iface: dict[str, Any]) -> str:
-    where = iface.get("ip") if str(iface.get("useip", "1")) == "1" else iface.get("dns")
-    return f"{where or iface.get('ip') or iface.get('dns')}:{iface.get('port')}"
+    where = interface_address(iface) or iface.get("ip") or iface.get("dns")
+    return f"{where}:{iface.get('port')}"
 
 
 def misconfigurations(
