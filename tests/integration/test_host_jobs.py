@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.zabbix_stack import host_get, one_host
+from tests.integration.zabbix_stack import MIRRORS, host_get, one_host
 from tests.netbox_sim.model import site_ref
 from tests.waiting import wait_for
 
@@ -28,6 +28,15 @@ def nzc(stack, *args, wait=True):
         timeout=90,
     )
     return done.returncode, done.stdout, done.stderr
+
+
+def mirror_afresh(stack):
+    """Import Zabbix's settings into empty mirrors: they may hold another version's rows,
+    from an earlier test, whose removal max_deletions would refuse."""
+    for table in MIRRORS:
+        stack.db.execute(f"DELETE FROM {table}")
+    code, _, err = nzc(stack, "zabbix", "import")
+    assert code == 0, err
 
 
 def interfaces(zabbix, hostid):

@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from tests.integration.test_host_jobs import nzc
+from tests.integration.test_host_jobs import mirror_afresh, nzc
 from tests.integration.zabbix_stack import one_host
 from tests.waiting import wait_for
 
@@ -112,17 +112,7 @@ def test_hosts_made_by_hand_are_adopted_in_place_and_refusals_are_listed_with_wh
             ("owned-elsewhere", ["10.0.81.4"], [("netbox-object", "dcim.device:9999")]),
         ],
     )
-    # The mirror knows the hand-linked template (imported afresh: it may hold another
-    # version's rows, whose removal max_deletions would refuse).
-    for table in (
-        "zabbix_templates",
-        "zabbix_host_groups",
-        "zabbix_proxies",
-        "zabbix_proxy_groups",
-    ):
-        db.execute(f"DELETE FROM {table}")
-    code, _, err = nzc(stack, "zabbix", "import")
-    assert code == 0, err
+    mirror_afresh(stack)  # it knows the hand-linked template
     stack.settle()
     before = state(zabbix, hostids.values())
     jobs_before = db.execute("SELECT count(*) AS n FROM jobs").fetchone()["n"]
@@ -208,15 +198,7 @@ def test_a_large_import_goes_on_in_further_runs_each_holding_few_locks(stack, db
     for n, name in enumerate(names):
         sim.sim.create_device(name, ip=f"10.0.82.{n + 1}/24")
     hostids = by_hand(zabbix, [(name, [f"10.0.82.{n + 1}"], []) for n, name in enumerate(names)])
-    for table in (
-        "zabbix_templates",
-        "zabbix_host_groups",
-        "zabbix_proxies",
-        "zabbix_proxy_groups",
-    ):
-        db.execute(f"DELETE FROM {table}")
-    code, _, err = nzc(stack, "zabbix", "import")
-    assert code == 0, err
+    mirror_afresh(stack)  # it knows the hand-linked template
     stack.settle()
 
     code, out, err = nzc(stack, "import", "hosts", "--all")

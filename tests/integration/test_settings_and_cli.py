@@ -8,6 +8,7 @@ from click.testing import CliRunner
 from consumer.cli import cli
 from handlers.gateways.settings import SettingsError, read_settings, update_settings
 from tests.conftest import make_env
+from tests.integration.zabbix_stack import MIRRORS
 
 pytestmark = pytest.mark.integration
 
@@ -33,9 +34,6 @@ def restore_settings(db):
         f"INSERT INTO settings ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})",
         list(before.values()),
     )
-
-
-MIRRORS = ("zabbix_templates", "zabbix_host_groups", "zabbix_proxies", "zabbix_proxy_groups")
 
 
 @pytest.fixture

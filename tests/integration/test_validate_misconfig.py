@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.integration.test_host_jobs import nzc
+from tests.integration.test_host_jobs import mirror_afresh, nzc
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.integration
@@ -28,15 +28,7 @@ def test_validate_names_a_template_linked_twice_and_one_needing_a_missing_interf
         "template.create",
         {"host": "NZC Child", "groups": [{"groupid": "1"}], "templates": [{"templateid": base_id}]},
     )
-    for table in (
-        "zabbix_templates",
-        "zabbix_host_groups",
-        "zabbix_proxies",
-        "zabbix_proxy_groups",
-    ):
-        db.execute(f"DELETE FROM {table}")  # another version's mirror, from an earlier test
-    code, out, err = nzc(stack, "zabbix", "import")
-    assert code == 0, err
+    mirror_afresh(stack)
     dev = sim.sim.create_device(
         "misfit-01",
         ip="10.0.63.1/24",

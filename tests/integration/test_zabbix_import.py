@@ -4,10 +4,9 @@ stand-ins: the mirrors follow Zabbix, and a mass removal past max_deletions chan
 import pytest
 
 from tests.integration.test_host_jobs import nzc
+from tests.integration.zabbix_stack import MIRRORS
 
 pytestmark = pytest.mark.integration
-
-MIRRORS = ("zabbix_templates", "zabbix_host_groups", "zabbix_proxies", "zabbix_proxy_groups")
 
 
 def template_group(zabbix):

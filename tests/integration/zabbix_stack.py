@@ -1,6 +1,9 @@
 """The whole service against real Zabbix: simulator -> web (real HTTP) -> RabbitMQ -> worker
 -> Zabbix; the ``stack`` fixture (tests/integration/conftest.py) and helpers to read hosts."""
 
+#: The tables of the Zabbix mirrors (ImportZabbixSettings).
+MIRRORS = ("zabbix_templates", "zabbix_host_groups", "zabbix_proxies", "zabbix_proxy_groups")
+
 
 def host_get(zabbix, **filters):
     params = {
