@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -44,7 +44,6 @@ class DeadLetter:
     queue: str
     message: dict[str, Any]
     dead_at: datetime | None
-    _tag: int | None = field(default=None, compare=False, repr=False)
 
     @property
     def actor(self) -> str:
@@ -76,7 +75,7 @@ def _decode(queue: str, tag: int, properties: Any, body: bytes) -> DeadLetter:
         # Not a Dramatiq message: listed, so an operator sees it, but never replayed.
         message = {"actor_name": "?", "undecodable": body[:200].decode("utf-8", "replace")}
     message_id = str(message.get("message_id") or properties.message_id or f"tag-{tag}")
-    return DeadLetter(message_id, queue, message, _dead_at(properties), tag)
+    return DeadLetter(message_id, queue, message, _dead_at(properties))
 
 
 def _counts(connection: Any, queues: tuple[str, ...]) -> tuple[Any, dict[str, int]]:
