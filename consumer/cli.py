@@ -527,7 +527,7 @@ def jobs_dlq(ctx: click.Context) -> None:
     if not letters:
         click.echo("the dead-letter queues are empty")
         return
-    with _store(ctx).connection() as conn:
+    with runtime.store.connection() as conn:
         statuses = job_records.statuses(conn, [letter.message_id for letter in letters])
     click.echo(f"{'MESSAGE ID':36}  {'QUEUE':10} {'ACTOR':22} {'DEAD SINCE':19}  JOB")
     for letter in letters:
