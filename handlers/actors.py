@@ -13,7 +13,17 @@ from periodiq import cron
 
 from handlers.broker import QUEUE_EVENTS, QUEUE_HOSTS, QUEUE_SYSTEM
 from handlers.decide.translate import handle_event_targets
-from handlers.jobs import coalescing, events, host_jobs, imports, schedules, sync, system
+from handlers.gateways.zabbix import ZabbixUnavailable
+from handlers.jobs import (
+    coalescing,
+    events,
+    host_jobs,
+    imports,
+    maintenance,
+    schedules,
+    sync,
+    system,
+)
 from handlers.jobs.reconcile import DEFAULT_BATCH
 from handlers.jobs.reconcile import reconcile as reconcile_batch
 from handlers.runner import Job, Refused, job_actor
@@ -184,6 +194,43 @@ def import_hosts(
     return imports.import_hosts(job, rt.zabbix, rt.netbox, list(targets), every, chosen)
 
 
+#: What ``maintenance_window`` does with a window.
+WINDOW_ACTIONS = ("apply", "end", "delete")
+
+
+@job_actor(queue=QUEUE_SYSTEM, refuses=(Refused,))
+def maintenance_window(job: Job, window_id: int, action: str = "apply") -> dict:
+    """Write a maintenance window to Zabbix (``apply``: resolved to its hosts afresh), end it
+    now (``end``), or delete it from Zabbix and Postgres (``delete``)."""
+    rt = get_runtime()
+    if action == "apply":
+        result = maintenance.apply_window(job, rt.zabbix, rt.netbox, window_id)
+    elif action == "end":
+        row = maintenance.find_window(job.conn, window_id, lock=True)
+        result = {"window": window_id, "expired": maintenance.end_window(job, rt.zabbix, row)}
+    elif action == "delete":
+        result = maintenance.remove_window(job, rt.zabbix, window_id)
+    else:
+        raise Refused(f"maintenance_window: no action {action!r}; one of {WINDOW_ACTIONS}")
+    job.after_commit(_nudge_if_dirty)
+    return result
+
+
+@job_actor(queue=QUEUE_SYSTEM)
+def maintenance_cleanup(job: Job) -> dict:
+    """SystemJobMaintenanceCleanup: end the windows past their end in Zabbix and Postgres,
+    resolve the live ones again, purge the expired ones past the retention. Zabbix
+    unreachable: the windows due say ``failed`` with why, and the next run tries again."""
+    rt = get_runtime()
+    try:
+        zbx, unreachable = rt.zabbix, None
+    except ZabbixUnavailable as exc:
+        zbx, unreachable = None, exc
+    result = maintenance.cleanup(job, zbx, rt.netbox, unreachable)
+    job.after_commit(_nudge_if_dirty)
+    return result
+
+
 #: Every actor, for binding to the process's broker (handlers.broker.bind_actors).
 ACTORS: list[dramatiq.Actor] = [
     ping,
@@ -203,4 +250,6 @@ ACTORS: list[dramatiq.Actor] = [
     update_zabbix_interface,
     validate_host,
     import_hosts,
+    maintenance_window,
+    maintenance_cleanup,
 ]

@@ -140,6 +140,17 @@ class SettingsSchema(Schema):
     keep_foreign_templates = _flag()
     keep_foreign_groups = _flag()
     event_log_retention_days = _positive("days")
+    maintenance_tags = fields.List(
+        fields.String(
+            validate=validate.Regexp(
+                r"^[-a-zA-Z0-9_]+$", error="must be a NetBox tag slug (letters, digits, - or _)"
+            )
+        )
+    )
+    maintenance_statuses = _statuses()
+    maintenance_collect_data = _flag()
+    maintenance_retention_days = _positive("days")
+    delete_during_maintenance = _flag()
 
     @validates_schema
     def _statuses_disjoint(self, data: dict[str, Any], **_kwargs: Any) -> None:

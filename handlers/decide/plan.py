@@ -35,6 +35,7 @@ from handlers.decide.host_state import (
     kept_host,
     owner_of,
 )
+from handlers.decide.maintenance import Window, memberships
 from handlers.decide.ownership import Owned, mapping_names, with_foreign
 from handlers.decide.payloads import interfaces_with_ids
 from handlers.decide.targets import split_target, status_of
@@ -73,6 +74,9 @@ class Reading:
       provisioned: interface types chosen by hand for this run (``nzc provision``).
       deleted: target -> what proves its deletion (a signed deleted webhook, NetBox's change
         log); only targets NetBox did not return lose their hosts by it.
+      windows: the maintenance windows hosts can join.
+      protected: target -> the active maintenance window (in words) that holds back the
+        deletion of its host, unless the ``delete_during_maintenance`` setting is on.
     """
 
     targets: list[str]
@@ -82,6 +86,8 @@ class Reading:
     mappings: list[dict[str, Any]]
     provisioned: dict[str, list[str]] = field(default_factory=dict)
     deleted: dict[str, str] = field(default_factory=dict)
+    windows: tuple[Window, ...] = ()
+    protected: dict[str, str] = field(default_factory=dict)
 
     @cached_property
     def mapping_names(self) -> tuple[set[str], set[str]]:
@@ -132,6 +138,8 @@ class TargetPlan:
         setting's choice for its existing host.
       owned: the host groups and templates the service puts on the host, to record once
         written (CREATE, UPDATE, DISABLE, IN_STEP); None leaves the record as it is.
+      windows: the names of the maintenance windows the host belongs in once written (none
+        for DELETE); None leaves its windows as they are.
     """
 
     target: str
@@ -145,6 +153,7 @@ class TargetPlan:
     note: str | None = None
     no_primary_ip: bool = False
     owned: Owned | None = None
+    windows: frozenset[str] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -182,6 +191,7 @@ class Plan:
       provisioned: interface types chosen by hand, to record in the host configs.
       forget_evidence: deletion evidence that can prove nothing (NetBox returned the object,
         or it has no host to delete), to drop so it never deletes a host later.
+      windows: the maintenance windows the steps' ``windows`` name.
     """
 
     settings: dict[str, Any]
@@ -192,6 +202,7 @@ class Plan:
     switches: dict[str, InterfaceSwitch] = field(default_factory=dict)
     provisioned: dict[str, list[str]] = field(default_factory=dict)
     forget_evidence: tuple[str, ...] = ()
+    windows: tuple[Window, ...] = ()
 
     def of(self, *actions: str) -> list[TargetPlan]:
         """The decisions with one of ``actions``, in target order."""
@@ -343,12 +354,17 @@ def _decide_one(
                 reason="not in NetBox (or removed) and not in Zabbix: nothing to do",
             )
         reason = _removal_reason(reading, target)
+        actual = view.by_id.get(config["hostid"])
+        window = reading.protected.get(target)
+        if reason and actual and window and not settings["delete_during_maintenance"]:
+            return _held_back(reading, target, config, actual, f"{reason}; held back by {window}")
         return TargetPlan(
             target=target,
             action=DELETE if reason else MISSING,
             reason=reason or MISSING_REASON,
-            actual=view.by_id.get(config["hostid"]),
+            actual=actual,
             config=config,
+            windows=frozenset() if reason else None,
         )
     try:
         desired, mapping = _desired(reading, target)
@@ -469,6 +485,43 @@ def _free_names(
     )
 
 
+def _held_back(
+    reading: Reading, target: str, config: dict[str, Any], actual: ActualHost, why: str
+) -> TargetPlan:
+    """A deletion held back while a maintenance window lasts: the host is disabled and
+    stays in its windows; the window's end marks the target for the delete."""
+    desired = kept_host(actual, target, status=1)
+    changes = diff(desired, actual, reading.settings)
+    return TargetPlan(
+        target=target,
+        action=DISABLE if changes else IN_STEP,
+        reason=why,
+        desired=desired,
+        actual=actual,
+        changes=changes,
+        config=config,
+        mapping_id=config["mapping_id"],
+        note=f"not deleted yet: {why}",
+    )
+
+
+def _in_windows(reading: Reading, step: TargetPlan) -> TargetPlan:
+    """``step`` with the maintenance windows its host belongs in, for hosts NetBox
+    describes (a host kept as it is, held back or without a primary IP, keeps its own)."""
+    entry = reading.objects.get(step.target)
+    if (
+        step.action not in (CREATE, UPDATE, DISABLE, IN_STEP)
+        or entry is None
+        or step.no_primary_ip
+        or step.target in reading.protected
+        and _removed(reading, step.target)
+    ):
+        return step
+    return replace(
+        step, windows=memberships(reading.windows, step.target, entry["obj"], step.desired)
+    )
+
+
 def _without_primary_ip(
     reading: Reading, view: ZabbixView, target: str, exc: NoPrimaryIP
 ) -> TargetPlan:
@@ -521,7 +574,7 @@ def decide(reading: Reading, view: ZabbixView, *, delete_mode: str | None = None
     claims = _Claims()
     steps = {}
     for target in sorted(set(reading.targets)):
-        steps[target] = _decide_one(reading, view, target, claims)
+        steps[target] = _in_windows(reading, _decide_one(reading, view, target, claims))
         claims.take(steps[target])
     mode = delete_mode or reading.settings["delete_mode"]
     # Only the writes that send groups need them: creates, and updates that change groups.
@@ -547,6 +600,7 @@ def decide(reading: Reading, view: ZabbixView, *, delete_mode: str | None = None
         groups_to_create=tuple(g for g in with_parents(wanted_groups) if g not in view.ids.groups),
         switches=switches,
         provisioned=reading.provisioned,
+        windows=reading.windows,
         forget_evidence=tuple(
             sorted(
                 t

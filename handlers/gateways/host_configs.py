@@ -146,7 +146,12 @@ def adopt_host_config(
 
 def configured_hostids(conn: psycopg.Connection, hostids: list[str]) -> set[str]:
     """Which of these Zabbix hosts a host config names already."""
+    return set(targets_of_hostids(conn, hostids))
+
+
+def targets_of_hostids(conn: psycopg.Connection, hostids: list[str]) -> dict[str, str]:
+    """hostid -> target of the host configs naming these hosts."""
     rows = conn.execute(
-        "SELECT hostid FROM host_configs WHERE hostid = ANY(%s)", [hostids]
+        "SELECT hostid, target FROM host_configs WHERE hostid = ANY(%s)", [hostids]
     ).fetchall()
-    return {row["hostid"] for row in rows}
+    return {row["hostid"]: row["target"] for row in rows}

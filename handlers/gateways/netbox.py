@@ -44,6 +44,15 @@ RELATED_ENDPOINTS = {
     "cluster_type": ("virtualization", "cluster_types"),
 }
 
+#: Objects a maintenance window may name -> their endpoint (found by slug; clusters by name).
+NAMED_ENDPOINTS = {
+    "sites": ("dcim", "sites"),
+    "regions": ("dcim", "regions"),
+    "tenants": ("tenancy", "tenants"),
+    "clusters": ("virtualization", "clusters"),
+    "tags": ("extras", "tags"),
+}
+
 
 def _raw(endpoint: Any, **filters: Any) -> Iterator[dict[str, Any]]:
     """The objects of a filtered list as NetBox's JSON, page after page (pynetbox's own
@@ -207,6 +216,28 @@ class NetBoxGateway:
             self._count(f"{app}.{name}")
             chunk = ids[start : start + IDS_PER_REQUEST]
             found |= {r["id"]: r for r in _raw(endpoint, id=chunk, limit=1000)}
+        return found
+
+    def ids_where(self, object_type: str, **filters: Any) -> set[int]:
+        """Ids of the devices (or VMs) a list filter finds (``site=["dc1"]``, ``tag=[...]``,
+        ``region=[...]`` with its child regions, as NetBox's filter sets do): brief pages of
+        :data:`PAGE_SIZE`."""
+        (app, name), _ = ENDPOINTS[object_type]
+        self._count(f"{app}.{name}")
+        endpoint = getattr(getattr(self.api, app), name)
+        return {r["id"] for r in _raw(endpoint, brief=1, ordering="id", limit=PAGE_SIZE, **filters)}
+
+    def find_named(self, kind: str, names: list[str]) -> dict[str, int]:
+        """name -> id of the sites, regions, tenants or tags (by slug) and clusters (by
+        name) that exist among ``names``: one request per :data:`IDS_PER_REQUEST` names."""
+        app, endpoint_name = NAMED_ENDPOINTS[kind]
+        key = "name" if kind == "clusters" else "slug"
+        endpoint = getattr(getattr(self.api, app), endpoint_name)
+        found: dict[str, int] = {}
+        for start in range(0, len(names), IDS_PER_REQUEST):
+            self._count(f"{app}.{endpoint_name}")
+            chunk = names[start : start + IDS_PER_REQUEST]
+            found |= {r[key]: r["id"] for r in _raw(endpoint, **{key: chunk}, limit=1000)}
         return found
 
     def deleted_ids(self, object_type: str, ids: list[int]) -> set[int]:

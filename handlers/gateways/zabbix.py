@@ -80,12 +80,13 @@ class ZabbixGateway:
                 self._api.login(api_token=token)
             else:
                 self._api.login(user=user, password=password)
+            version = str(self._api.version)
         except requests.RequestException as exc:
             raise _unavailable(url, exc) from exc
         #: Zabbix API calls made, by method name.
         self.calls: Counter[str] = Counter()
         self._lock = threading.Lock()
-        major, minor = (int(p) for p in str(self._api.version).split(".")[:2])
+        major, minor = (int(p) for p in version.split(".")[:2])
         #: (major, minor), read once at login.
         self.version: tuple[int, int] = (major, minor)
         #: The one place that knows this version's differences.

@@ -70,11 +70,15 @@ class Dialect:
         proxyid = host.get("proxy_hostid")
         return (proxyid if proxyid and proxyid != "0" else None), None
 
-    def maintenance_hosts(self, hostids: list[str]) -> dict[str, Any]:
-        """maintenance.create/update parameter naming its hosts."""
-        if self.version >= (7, 2):
-            return {"hosts": [{"hostid": h} for h in hostids]}
-        return {"hostids": hostids}
+    def maintenance_members(self, hostids: list[str], groupids: list[str]) -> dict[str, Any]:
+        """maintenance.create/update parameters naming its hosts and host groups: objects
+        from 7.0 (7.2 removed the id lists, which 6.0 documents)."""
+        if self.version >= (7, 0):
+            return {
+                "hosts": [{"hostid": h} for h in hostids],
+                "groups": [{"groupid": g} for g in groupids],
+            }
+        return {"hostids": hostids, "groupids": groupids}
 
     @property
     def version_text(self) -> str:

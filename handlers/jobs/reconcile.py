@@ -31,6 +31,8 @@ from typing import Any
 from handlers.decide.archive import archive_payloads, archived_names, unarchive_payload
 from handlers.decide.group_names import mapping_uses
 from handlers.decide.host_state import Ids
+from handlers.decide.maintenance import protecting
+from handlers.decide.maintenance import uses as maintenance_uses
 from handlers.decide.ownership import link_refused
 from handlers.decide.payloads import (
     create_payload,
@@ -64,9 +66,10 @@ from handlers.gateways import (
     target_failures,
     zabbix_hosts,
 )
-from handlers.gateways.postgres import Store
+from handlers.gateways.postgres import Store, database_now
 from handlers.gateways.settings import read_settings
 from handlers.gateways.zabbix import ZabbixGateway
+from handlers.jobs import maintenance
 from handlers.metrics import RECONCILE_BATCH
 from handlers.runner import Job, JobError
 
@@ -110,7 +113,8 @@ def read(
         kind, object_id = split_target(target)
         by_kind.setdefault(kind, []).append(object_id)
     rules = mappings.load_mappings(conn)
-    uses = mapping_uses(rules)
+    live, held = maintenance.run_windows(conn, targets)
+    uses = mapping_uses(rules) | maintenance_uses(live)
     objects = {
         target_of(kind, object_id): entry
         for kind, ids in by_kind.items()
@@ -125,6 +129,8 @@ def read(
         mappings=rules,
         provisioned=provisioned or {},
         deleted=deletion_proofs(conn, netbox, targets, objects, set(configs)),
+        windows=live,
+        protected=protecting(held, database_now(conn)),
     )
     return reading, zabbix_hosts.read(zbx, lookups(reading))
 
@@ -209,6 +215,8 @@ def write(job: Job, zbx: ZabbixGateway, plan: Plan) -> Outcome:
         for step in plan.of(IN_STEP):
             _save(job, plan, step, step.actual.hostid)
         host_configs.mark_missing(job.conn, [s.target for s in plan.of(MISSING)], MISSING_REASON)
+        # Before the deletes: Zabbix refuses to delete the last host of a maintenance.
+        _follow_windows(job, zbx, plan, outcome, journal)
         _delete(job, zbx, plan, ids, journal, outcome)
         # Evidence that served (hosts deleted) or can prove nothing: one statement.
         deletion_evidence.forget(job.conn, [*plan.forget_evidence, *outcome.deleted])
@@ -324,6 +332,22 @@ def _update(
             target=step.target,
             data={"hostid": step.actual.hostid, "changes": changed},
         )
+
+
+def _follow_windows(
+    job: Job, zbx: ZabbixGateway, plan: Plan, outcome: Outcome, journal: Journal
+) -> None:
+    """Move the run's hosts into and out of maintenance windows, as written."""
+    wanted, hostids = {}, {}
+    for step in plan.steps.values():
+        if step.windows is None or step.target in outcome.failed:
+            continue
+        wanted[step.target] = step.windows
+        if step.action == CREATE:
+            hostids[step.target] = outcome.created.get(step.target)
+        elif step.action != DELETE and step.actual is not None:
+            hostids[step.target] = step.actual.hostid
+    maintenance.follow_hosts(job, zbx, wanted, hostids, plan.windows, journal.add)
 
 
 def _delete(

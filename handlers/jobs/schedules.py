@@ -28,6 +28,7 @@ SCHEDULES = {
     "import_zabbix_settings": "import_settings_interval_min",
     "sync_hosts": "sync_hosts_interval_min",
     "host_config_sync_refresh": "sync_refresh_interval_min",
+    "maintenance_cleanup": "maintenance_cleanup_interval_min",
 }
 
 

@@ -104,17 +104,33 @@ def site_ref(slug: str, name: str | None = None) -> dict[str, Any]:
     }
 
 
-def _tag(name: str) -> dict[str, Any]:
-    slug = name.lower().replace(" ", "-")
-    return {
-        "id": abs(hash(slug)) % 10_000,
-        "url": f"/api/extras/tags/{slug}/",
-        "display_url": f"/extras/tags/{slug}/",
-        "display": name,
-        "name": name,
-        "slug": slug,
-        "color": "9e9e9e",
+def _slug(name: str) -> str:
+    return name.lower().replace(" ", "-")
+
+
+def _tag(tag: dict[str, Any]) -> dict[str, Any]:
+    """The nested tag a device, VM or IP address carries, from a tag of :class:`NetBoxSim`
+    (``tags`` of a host name them; :meth:`NetBoxSim.tag_ref` gives the id)."""
+    keys = ("id", "url", "display_url", "display", "name", "slug", "color")
+    return {k: tag[k] for k in keys}
+
+
+#: The captured NetBox's tags (tests/fixtures/api/tags.json): every simulator starts with their
+#: ids and colours, so a tag named ``zabbix`` is tag 1 on hosts as on the IP address template.
+CAPTURED_TAGS: list[dict[str, Any]] = _relative(_template("tags.json")["results"], _CAPTURE_BASE)
+#: Fields of devices and VMs that name an object of :data:`ORG_KINDS` of the same kind, and
+#: the field that names it uniquely (NetBox's clusters have no slug).
+HOST_REFS = {"site": "slug", "tenant": "slug", "cluster": "name"}
+#: The related objects the templates name (site 1 ``dc1-ams``, tenant 1 ``acme``, cluster 1):
+#: kind -> id -> nested reference. :meth:`NetBoxSim.add_org` keeps their ids for them.
+TEMPLATE_REFS: dict[str, dict[int, dict[str, Any]]] = {
+    field: {
+        t[field]["id"]: t[field]
+        for t in (TEMPLATES["device"], TEMPLATES["virtualmachine"])
+        if isinstance(t.get(field), dict)
     }
+    for field in HOST_REFS
+}
 
 
 #: Representation fields that are computed, not stored, so snapshots do not have them.
@@ -167,6 +183,13 @@ class NetBoxSim:
         self._ids = dict.fromkeys(KINDS, 0)
         #: Regions, site groups, sites, tenants, clusters ... by kind and id.
         self.org: dict[str, dict[int, dict[str, Any]]] = {k: {} for k in ORG_KINDS}
+        #: Sites, tenants and clusters only named by a host's reference (``site_ref(...)``, the
+        #: templates'), until :meth:`add_org` adds them properly: kind -> ids.
+        self._implicit: dict[str, set[int]] = {k: set() for k in HOST_REFS}
+        #: Every tag this NetBox has defined, by slug (the captured ones to begin with); the
+        #: tags endpoint lists those added with :meth:`add_tag` and those in use.
+        self.tags: dict[str, dict[str, Any]] = {t["slug"]: copy.deepcopy(t) for t in CAPTURED_TAGS}
+        self._added_tags: set[str] = set()
         self.lock = threading.RLock()
 
     # -- representations ---------------------------------------------------------------
@@ -204,31 +227,84 @@ class NetBoxSim:
     def add_org(self, kind: str, name: str, slug: str | None = None, **links: int | None) -> int:
         """Add a region, site group, tenant group, tenant, site, cluster type or cluster
         (see :data:`ORG_KINDS`); ``links`` name related ones by id (``parent=``,
-        ``region=``, ``group=``, ``tenant=``, ``type=``). Returns its id."""
+        ``region=``, ``group=``, ``tenant=``, ``type=``). Returns its id.
+
+        Ids never collide: a new one is one more than the largest yet, and the templates'
+        site, tenant and cluster (id 1) keep theirs. A site, tenant or cluster that hosts
+        already name (``site_ref(slug)``) is that one, completed, with its id."""
         path, fields, nested = ORG_KINDS[kind]
         unknown = set(links) - set(fields)
         if unknown:
             raise ValueError(f"a {kind} has no {', '.join(sorted(unknown))}")
+        slug = slug or _slug(name)
         with self.lock:
-            obj_id = len(self.org[kind]) + 1
-            obj: dict[str, Any] = {
-                "id": obj_id,
-                "url": f"{path}{obj_id}/",
-                "display_url": f"{path[4:]}{obj_id}/",
-                "display": name,
-                "name": name,
-                "description": "",
-            }
-            if kind != "cluster":  # NetBox's clusters have no slug
-                obj["slug"] = slug or name.lower().replace(" ", "-")
+            key = HOST_REFS.get(kind)
+            value = name if key == "name" else slug
+            same = [o for o in self.org[kind].values() if key and o.get(key) == value]
+            template = [i for i, r in TEMPLATE_REFS.get(kind, {}).items() if r.get(key) == value]
+            if same and same[0]["id"] in self._implicit[kind]:
+                obj_id = same[0]["id"]
+                self._implicit[kind].discard(obj_id)
+            elif template and template[0] not in self.org[kind]:
+                obj_id = template[0]
+            else:
+                obj_id = self._next_org_id(kind)
+            obj = self._org_obj(kind, obj_id, name, slug)
             for field, other in fields.items():
                 obj[field] = self.org_ref(other, links[field]) if links.get(field) else None
             if nested:
                 parent = obj["parent"]
                 obj["_depth"] = parent["_depth"] + 1 if parent else 0
-            obj.update(tags=[], custom_fields={}, created=_now(), last_updated=_now())
             self.org[kind][obj_id] = obj
+            if key:
+                self._refresh_refs(kind, obj_id)
             return obj_id
+
+    def _next_org_id(self, kind: str) -> int:
+        taken = set(self.org[kind]) | set(TEMPLATE_REFS.get(kind, {}))
+        return max(taken, default=0) + 1
+
+    def _org_obj(self, kind: str, obj_id: int, name: str, slug: str | None) -> dict[str, Any]:
+        path, fields, _ = ORG_KINDS[kind]
+        obj: dict[str, Any] = {
+            "id": obj_id,
+            "url": f"{path}{obj_id}/",
+            "display_url": f"{path[4:]}{obj_id}/",
+            "display": name,
+            "name": name,
+            "description": "",
+        }
+        if kind != "cluster":  # NetBox's clusters have no slug
+            obj["slug"] = slug or _slug(name)
+        obj.update(dict.fromkeys(fields))
+        obj.update(tags=[], custom_fields={}, created=_now(), last_updated=_now())
+        return obj
+
+    def _org_link(self, kind: str, ref: Any) -> Any:
+        """A host's reference to a site, tenant or cluster, made real as in NetBox: one this
+        NetBox has (by slug, or a cluster's name) becomes a reference to it; another is added
+        with its id (a new id if that one is taken), so lists and lookups find it."""
+        if not isinstance(ref, dict) or "id" not in ref:
+            return ref
+        key = HOST_REFS[kind]
+        known = self.org[kind]
+        for obj in known.values():
+            if obj.get(key) == ref.get(key):
+                return self.org_ref(kind, obj["id"])
+        obj_id = ref["id"] if ref["id"] not in known else self._next_org_id(kind)
+        name = ref.get("name") or ref.get("display") or str(ref.get(key))
+        known[obj_id] = self._org_obj(kind, obj_id, name, ref.get("slug"))
+        known[obj_id]["description"] = ref.get("description", "")
+        self._implicit[kind].add(obj_id)
+        return self.org_ref(kind, obj_id)
+
+    def _refresh_refs(self, kind: str, obj_id: int) -> None:
+        """Hosts naming a site, tenant or cluster show what it is now (NetBox renders nested
+        objects on read; no webhook)."""
+        for hosts in (self.objects["device"], self.objects["virtualmachine"]):
+            for host in hosts.values():
+                if isinstance(host.get(kind), dict) and host[kind]["id"] == obj_id:
+                    host[kind] = self.org_ref(kind, obj_id)
 
     def org_ref(self, kind: str, obj_id: int) -> dict[str, Any]:
         """The nested (brief) reference to an object of :data:`ORG_KINDS`, as NetBox 4.4
@@ -236,6 +312,76 @@ class NetBoxSim:
         obj = self.org[kind][obj_id]
         keys = ("id", "url", "display", "name", "slug", "description", "_depth")
         return {k: copy.deepcopy(obj[k]) for k in keys if k in obj}
+
+    # -- tags ----------------------------------------------------------------------------
+
+    def add_tag(
+        self, name: str, slug: str | None = None, *, color: str = "9e9e9e", description: str = ""
+    ) -> int:
+        """Add a tag (as an administrator would, before anything carries it); one with this
+        name and slug already is that one. Returns its id."""
+        slug = slug or _slug(name)
+        with self.lock:
+            for tag in self.tags.values():
+                if (tag["name"] == name) != (tag["slug"] == slug):
+                    raise ValueError(
+                        f"tag {tag['name']!r} ({tag['slug']}) has this name or slug already"
+                    )
+            tag = self.tags.get(slug) or self._define_tag(name, slug, color, description)
+            self._added_tags.add(slug)
+            return tag["id"]
+
+    def _define_tag(self, name: str, slug: str, color: str, description: str) -> dict[str, Any]:
+        tag_id = max((t["id"] for t in self.tags.values()), default=0) + 1
+        now = _now()
+        tag = {
+            "id": tag_id,
+            "url": f"/api/extras/tags/{tag_id}/",
+            "display_url": f"/extras/tags/{tag_id}/",
+            "display": name,
+            "name": name,
+            "slug": slug,
+            "color": color,
+            "description": description,
+            "weight": 1000,
+            "object_types": [],
+            "tagged_items": 0,
+            "created": now,
+            "last_updated": now,
+        }
+        self.tags[slug] = tag
+        return tag
+
+    def tag_ref(self, name: str) -> dict[str, Any]:
+        """The nested tag a host carries for the tag ``name`` (defined on first use, as
+        NetBox's API does when given a tag it does not have)."""
+        with self.lock:
+            for tag in self.tags.values():
+                if tag["name"] == name:
+                    return _tag(tag)
+            slug = _slug(name)
+            tag = self.tags.get(slug) or self._define_tag(name, slug, "9e9e9e", "")
+            return _tag(tag)
+
+    def tag_list(self) -> list[dict[str, Any]]:
+        """Every tag NetBox has: those added, and those any object carries, in NetBox's order
+        (weight, name), each with its ``tagged_items``."""
+        with self.lock:
+            used: dict[str, int] = dict.fromkeys(self._added_tags, 0)
+            for objects in self.objects.values():
+                for obj in objects.values():
+                    for nested in obj.get("tags") or ():
+                        used[nested["slug"]] = used.get(nested["slug"], 0) + 1
+                        if nested["slug"] not in self.tags:  # set as a dict, not by name
+                            self._define_tag(
+                                nested["name"], nested["slug"], nested.get("color", "9e9e9e"), ""
+                            )
+            found = []
+            for slug, count in used.items():
+                tag = copy.deepcopy(self.tags[slug])
+                tag["tagged_items"] = count
+                found.append(tag)
+            return sorted(found, key=lambda t: (t["weight"], t["name"]))
 
     # -- events ------------------------------------------------------------------------
 
@@ -302,7 +448,7 @@ class NetBoxSim:
             "primary_ip4": None,
             "primary_ip6": None,
             "interface_count": 0,
-            "tags": [_tag(t) for t in (tags or [])],
+            "tags": [self.tag_ref(t) for t in (tags or [])],
             "custom_fields": {},
             "local_context_data": None,
         }
@@ -347,6 +493,9 @@ class NetBoxSim:
     def _create_host(self, kind, name, status, tags, ip, interface, dns_name, extra) -> int:
         with self.lock:
             obj = self._new(kind, **self._host_fields(kind, name, status, tags, **extra))
+            for field in HOST_REFS:
+                if field in obj:
+                    obj[field] = self._org_link(field, obj[field])
             self.objects[kind][obj["id"]] = obj
             self._event(kind, "created", obj, None)
             if ip:
@@ -376,7 +525,9 @@ class NetBoxSim:
                     "label": STATUS_LABELS[update["status"]],
                 }
             if "tags" in update:
-                update["tags"] = [_tag(t) for t in update["tags"]]
+                update["tags"] = [self.tag_ref(t) for t in update["tags"]]
+            for field in HOST_REFS.keys() & update.keys():
+                update[field] = self._org_link(field, update[field])
             self._changed(kind, obj, update, request_id)
             self._rename_refs(kind, obj)
 

@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tests.netbox_sim.model import KINDS, ORG_KINDS, NetBoxSim
+from tests.netbox_sim.model import KINDS, ORG_KINDS, STATUS_LABELS, NetBoxSim
 from tests.netbox_sim.sender import WebhookSender
 
 #: NetBox's default and largest page sizes.
@@ -29,6 +29,7 @@ STATUS = {
 }
 #: NetBox's change log: the core endpoint (NetBox 4.1 and later).
 CHANGES_PATH = "/api/core/object-changes/"
+TAGS_PATH = "/api/extras/tags/"
 #: REST path -> (kind, name in 404 bodies, filters: query parameter -> predicate)
 ROUTES: dict[str, tuple[str, str]] = {
     "/api/dcim/devices/": ("device", "Device"),
@@ -39,14 +40,109 @@ ROUTES: dict[str, tuple[str, str]] = {
 }
 
 
+HOSTS = ("device", "virtualmachine")
+#: Device and VM filters naming a related object, as NetBox 4.4's filter sets define them:
+#: query parameter -> (the host's field, what of the object the values give). Devices have
+#: no ``cluster`` (name) filter in NetBox 4.4, so there NetBox ignores it, and so does this.
+RELATED_FILTERS = {
+    "site": ("site", "slug"),
+    "site_id": ("site", "id"),
+    "region": ("region", "slug"),
+    "region_id": ("region", "id"),
+    "tenant": ("tenant", "slug"),
+    "tenant_id": ("tenant", "id"),
+    "cluster": ("cluster", "name"),
+    "cluster_id": ("cluster", "id"),
+}
+#: NetBox's value for "none" in a choice filter (FILTERS_NULL_CHOICE_VALUE).
+NULL = "null"
+
+
+def _related_filter(kind: str, key: str) -> tuple[str, str] | None:
+    if kind not in HOSTS or key not in RELATED_FILTERS:
+        return None
+    if key == "cluster" and kind == "device":
+        return None
+    return RELATED_FILTERS[key]
+
+
+def _regions(sim: NetBoxSim, obj: dict[str, Any]) -> list[dict[str, Any]]:
+    """The region of a host's site and every region above it (nearest first): what
+    NetBox's TreeNodeMultipleChoiceFilter matches a region and its descendants against."""
+    site = sim.org["site"].get((obj.get("site") or {}).get("id"))
+    ref, chain = (site or {}).get("region"), []
+    while isinstance(ref, dict) and ref.get("id") in sim.org["region"]:
+        if any(r["id"] == ref["id"] for r in chain):  # a cycle
+            break
+        chain.append(sim.org["region"][ref["id"]])
+        ref = chain[-1].get("parent")
+    return chain
+
+
+def _related(sim: NetBoxSim, obj: dict[str, Any], field: str) -> list[dict[str, Any]]:
+    """The objects a host's ``field`` filters match: its site, tenant or cluster, or the
+    regions its site is in (empty: none)."""
+    if field == "region":
+        return _regions(sim, obj)
+    ref = obj.get(field)
+    return [ref] if isinstance(ref, dict) else []
+
+
+def _choices(sim: NetBoxSim, kind: str, key: str) -> set[str] | None:
+    """The values NetBox accepts for the list filter ``key`` on ``kind`` (those of objects it
+    has), or None where it checks none."""
+    related = _related_filter(kind, key)
+    if related:
+        field, attr = related
+        objs = list(sim.org[field].values())
+        if field != "region":
+            objs += [h[field] for k in HOSTS for h in sim.objects[k].values() if h.get(field)]
+        return {str(o.get(attr)) for o in objs}
+    if key in ("tag", "tag_id"):
+        return {str(t["slug" if key == "tag" else "id"]) for t in sim.tag_list()}
+    if key == "status" and kind in HOSTS:
+        statuses = set(STATUS_LABELS)
+        return statuses if kind == "device" else (statuses - {"inventory"}) | {"paused"}
+    return None
+
+
+def _invalid(sim: NetBoxSim, kind: str, params: dict[str, list[str]]) -> dict[str, list[str]]:
+    """NetBox's 400 body for list filters naming what it does not have (django-filter's
+    model and choice fields), or {} when every filter is valid."""
+    for key, values in params.items():
+        choices = _choices(sim, kind, key)
+        if choices is None:
+            continue
+        if key.endswith("_id"):
+            for value in values:
+                if value != NULL and not value.isdigit():
+                    return {key: [f"\u201c{value}\u201d is not a valid value."]}
+        for value in values:
+            if value != NULL and value not in choices:
+                return {
+                    key: [f"Select a valid choice. {value} is not one of the available choices."]
+                }
+    return {}
+
+
 def _matches(sim: NetBoxSim, kind: str, obj: dict[str, Any], params: dict[str, list[str]]) -> bool:
+    """Whether ``obj`` passes the list filters, as NetBox 4.4's filter sets apply them: a
+    repeated parameter matches any of its values, except ``tag``/``tag_id`` (all of them)."""
     for key, values in params.items():
         if key in ("limit", "offset", "brief", "ordering", "exclude", "fields"):
             continue
-        if key == "id":
+        related = _related_filter(kind, key)
+        if related:
+            field, attr = related
+            found = _related(sim, obj, field)
+            ok = any(str(o.get(attr)) in values for o in found) or (NULL in values and not found)
+        elif key == "id":
             ok = str(obj["id"]) in values
         elif key == "name":
-            ok = obj.get("name") in values
+            if kind == "virtualmachine":  # NetBox: name__iexact
+                ok = (obj.get("name") or "").lower() in {v.lower() for v in values}
+            else:
+                ok = obj.get("name") in values
         elif key == "device_id":
             if kind == "ipaddress":
                 ok = (
@@ -72,8 +168,10 @@ def _matches(sim: NetBoxSim, kind: str, obj: dict[str, Any], params: dict[str, l
             ok = obj.get("assigned_object_type") in values
         elif key == "status":
             ok = (obj.get("status") or {}).get("value") in values
-        elif key == "tag":
-            ok = any(t["slug"] in values for t in obj.get("tags", []))
+        elif key in ("tag", "tag_id"):  # NetBox's TagFilter is conjoined: every tag given
+            attr = "slug" if key == "tag" else "id"
+            has = {str(t[attr]) for t in obj.get("tags") or ()}
+            ok = all(v in has if v != NULL else not has for v in values)
         else:
             ok = True  # filters NetBox has and the service does not use
         if not ok:
@@ -81,18 +179,23 @@ def _matches(sim: NetBoxSim, kind: str, obj: dict[str, Any], params: dict[str, l
     return True
 
 
-def _brief(rep: dict[str, Any]) -> dict[str, Any]:
-    keys = (
-        "id",
-        "url",
-        "display",
-        "name",
-        "address",
-        "family",
-        "description",
-        "device",
-        "virtual_machine",
-    )
+#: NetBox's brief representations (``?brief=1``): fields by what is listed.
+BRIEF = (
+    "id",
+    "url",
+    "display",
+    "name",
+    "address",
+    "family",
+    "description",
+    "device",
+    "virtual_machine",
+)
+ORG_BRIEF = ("id", "url", "display", "name", "slug", "description", "_depth")
+TAG_BRIEF = ("id", "url", "display", "name", "slug", "color", "description")
+
+
+def _brief(rep: dict[str, Any], keys: tuple[str, ...] = BRIEF) -> dict[str, Any]:
     return {k: rep[k] for k in keys if k in rep}
 
 
@@ -225,6 +328,9 @@ class _Handler(BaseHTTPRequestHandler):
         if path == CHANGES_PATH:
             self._changes(scope, params)
             return
+        if path.startswith(TAGS_PATH):
+            self._tags(path[len(TAGS_PATH) :].rstrip("/"), params)
+            return
         for kind, (prefix, _, _) in ORG_KINDS.items():
             if path.startswith(prefix):
                 self._org(kind, prefix, path[len(prefix) :].rstrip("/"), params)
@@ -247,6 +353,10 @@ class _Handler(BaseHTTPRequestHandler):
     def _list(self, kind: str, params: dict[str, list[str]], scope: TokenScope) -> None:
         sim = self.server_ref.sim
         with sim.lock:
+            invalid = _invalid(sim, kind, params)
+            if invalid:
+                self._send(400, invalid)
+                return
             found = [
                 o
                 for _, o in sorted(sim.objects[kind].items())
@@ -280,7 +390,32 @@ class _Handler(BaseHTTPRequestHandler):
                 for _, o in sorted(sim.org[kind].items())
                 if all(f(o) in params[k] for k, f in filters.items() if k in params)
             ]
-        self._page(found, params, prefix, lambda o, base: sim.rest(kind, o, base))
+        self._page(found, params, prefix, lambda o, base: sim.rest(kind, o, base), ORG_BRIEF)
+
+    def _tags(self, rest: str, params: dict[str, list[str]]) -> None:
+        """``/api/extras/tags/`` (every token may view them here): the tags added and those in
+        use, filtered by ``id``, ``name`` or ``slug`` (a repeated parameter matches any of its
+        values), or one by id."""
+        sim = self.server_ref.sim
+        with sim.lock:
+            tags = sim.tag_list()
+            base = self._base()
+        if rest:
+            found = [t for t in tags if rest.isdigit() and t["id"] == int(rest)]
+            if not found:
+                self._send(404, {"detail": "No Tag matches the given query."})
+            elif params.get("brief", ["false"])[0].lower() in ("1", "true", "yes"):
+                self._send(200, _brief(sim.rest("tag", found[0], base), TAG_BRIEF))
+            else:
+                self._send(200, sim.rest("tag", found[0], base))
+            return
+        filters = {"id": "id", "name": "name", "slug": "slug"}
+        found = [
+            t
+            for t in tags
+            if all(str(t[f]) in params[k] for k, f in filters.items() if k in params)
+        ]
+        self._page(found, params, TAGS_PATH, lambda t, base: sim.rest("tag", t, base), TAG_BRIEF)
 
     def _changes(self, scope: TokenScope, params: dict[str, list[str]]) -> None:
         """``/api/core/object-changes/``, filtered like NetBox's ObjectChangeFilterSet."""
@@ -301,7 +436,14 @@ class _Handler(BaseHTTPRequestHandler):
             ]
         self._page(found, params, CHANGES_PATH, lambda c, base: copy.deepcopy(c))
 
-    def _page(self, found: list, params: dict[str, list[str]], path: str, render: Any) -> None:
+    def _page(
+        self,
+        found: list,
+        params: dict[str, list[str]],
+        path: str,
+        render: Any,
+        brief: tuple[str, ...] = BRIEF,
+    ) -> None:
         """One page of ``found``, NetBox-style (count, next, previous, results)."""
         with self.server_ref.sim.lock:
             try:
@@ -315,7 +457,7 @@ class _Handler(BaseHTTPRequestHandler):
             base = self._base()
             results = [render(o, base) for o in page]
         if params.get("brief", ["false"])[0].lower() in ("1", "true", "yes"):
-            results = [_brief(r) for r in results]
+            results = [_brief(r, brief) for r in results]
 
         def link(new_offset: int) -> str:
             query = {k: v for k, v in params.items() if k not in ("limit", "offset")}

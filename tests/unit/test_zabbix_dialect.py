@@ -73,6 +73,11 @@ def test_monitoring_is_read_back_by_version():
     )
 
 
-def test_maintenance_hosts_parameter_changes_in_72():
-    assert Z70.maintenance_hosts(["1"]) == {"hostids": ["1"]}
-    assert Z72.maintenance_hosts(["1"]) == {"hosts": [{"hostid": "1"}]}
+def test_maintenance_members_are_objects_from_70():
+    assert Dialect((6, 0)).maintenance_members(["1"], ["2"]) == {
+        "hostids": ["1"],
+        "groupids": ["2"],
+    }
+    objects = {"hosts": [{"hostid": "1"}], "groups": [{"groupid": "2"}]}
+    assert Z70.maintenance_members(["1"], ["2"]) == objects
+    assert Z72.maintenance_members(["1"], ["2"]) == objects

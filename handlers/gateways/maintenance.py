@@ -1,0 +1,198 @@
+"""The ``maintenance_windows`` and ``maintenance_members`` tables."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from handlers.decide.maintenance import EXPIRED, NETBOX, Window
+
+#: Columns an operator writes (the body of a window, less its members).
+WRITTEN = (
+    "name",
+    "description",
+    "starts_at",
+    "ends_at",
+    "periods",
+    "collect_data",
+    "scope",
+    "groupids",
+)
+
+
+def live_rows(conn: psycopg.Connection) -> list[dict[str, Any]]:
+    """Every window not expired, in id order."""
+    return conn.execute(
+        "SELECT * FROM maintenance_windows WHERE status <> %s ORDER BY id", [EXPIRED]
+    ).fetchall()
+
+
+def all_rows(conn: psycopg.Connection) -> list[dict[str, Any]]:
+    """Every window with its member count, newest first."""
+    return conn.execute(
+        "SELECT w.*, (SELECT count(*) FROM maintenance_members m WHERE m.window_id = w.id)"
+        " AS host_count FROM maintenance_windows w ORDER BY w.starts_at DESC, w.id DESC"
+    ).fetchall()
+
+
+def find(conn: psycopg.Connection, key: str | int, *, lock: bool = False) -> dict[str, Any] | None:
+    """The window named ``key``, or with id ``key``; locked for the transaction with ``lock``."""
+    by_id = isinstance(key, int) or (isinstance(key, str) and key.isdigit())
+    row = conn.execute(
+        "SELECT * FROM maintenance_windows WHERE "
+        + ("id = %s" if by_id else "name = %s")
+        + (" FOR UPDATE" if lock else ""),
+        [int(key) if by_id else key],
+    ).fetchone()
+    return row
+
+
+def members(
+    conn: psycopg.Connection, window_ids: Iterable[int]
+) -> dict[int, dict[str, str | None]]:
+    """window id -> its members (hostid -> target, None for a host of no host config)."""
+    found: dict[int, dict[str, str | None]] = {i: {} for i in window_ids}
+    for row in conn.execute(
+        "SELECT window_id, hostid, target FROM maintenance_members WHERE window_id = ANY(%s)",
+        [list(found)],
+    ):
+        found[row["window_id"]][row["hostid"]] = row["target"]
+    return found
+
+
+def memberships_of(conn: psycopg.Connection, targets: list[str]) -> list[dict[str, Any]]:
+    """The windows each target's host is in: target, window id, name, owner and span."""
+    return conn.execute(
+        "SELECT m.target, w.id, w.name, w.owner, w.starts_at, w.ends_at"
+        " FROM maintenance_members m JOIN maintenance_windows w ON w.id = m.window_id"
+        " WHERE m.target = ANY(%s) AND w.status <> %s ORDER BY w.id",
+        [targets, EXPIRED],
+    ).fetchall()
+
+
+def add_netbox_windows(conn: psycopg.Connection, windows: Iterable[Window]) -> None:
+    """Rows for the service's NetBox windows that have none yet, open-ended from now."""
+    for window in windows:
+        conn.execute(
+            "INSERT INTO maintenance_windows (name, owner, starts_at, scope, collect_data,"
+            " description, created_by)"
+            " SELECT %s, %s, now(), %s, maintenance_collect_data, %s, 'netbox-zabbix-consumer'"
+            " FROM settings WHERE id ON CONFLICT (name) DO NOTHING",
+            [
+                window.name,
+                NETBOX,
+                Jsonb(window.scope),
+                "NetBox objects with "
+                + ", ".join(f"{k} {', '.join(v)}" for k, v in window.scope.items()),
+            ],
+        )
+
+
+def lock(
+    conn: psycopg.Connection, names: Iterable[str], targets: list[str]
+) -> list[dict[str, Any]]:
+    """Lock, in id order (no deadlock), the live windows named or holding one of
+    ``targets``: the member sets of locked windows change one transaction at a time."""
+    return conn.execute(
+        "SELECT * FROM maintenance_windows WHERE status <> %s AND (name = ANY(%s) OR id IN"
+        " (SELECT window_id FROM maintenance_members WHERE target = ANY(%s)))"
+        " ORDER BY id FOR UPDATE",
+        [EXPIRED, sorted(names), targets],
+    ).fetchall()
+
+
+def replace_members(conn: psycopg.Connection, window_id: int, new: dict[str, str | None]) -> None:
+    """Set the members of a window (hostid -> target) in two statements."""
+    conn.execute("DELETE FROM maintenance_members WHERE window_id = %s", [window_id])
+    if new:
+        hostids = sorted(new)
+        conn.execute(
+            "INSERT INTO maintenance_members (window_id, hostid, target)"
+            " SELECT %s, h, t FROM unnest(%s::text[], %s::text[]) AS m(h, t)",
+            [window_id, hostids, [new[h] for h in hostids]],
+        )
+
+
+def record(
+    conn: psycopg.Connection,
+    window_id: int,
+    *,
+    status: str,
+    maintenanceid: str | None,
+    error: str | None = None,
+) -> None:
+    """What Zabbix made of a window: its maintenance (None: none there), status and error."""
+    conn.execute(
+        "UPDATE maintenance_windows SET status = %s, maintenanceid = %s, error = %s,"
+        " applied_at = now(), updated_at = now(),"
+        " expired_at = CASE WHEN %s = 'expired' THEN now() ELSE expired_at END WHERE id = %s",
+        [status, maintenanceid, error, status, window_id],
+    )
+
+
+def insert(conn: psycopg.Connection, values: dict[str, Any], created_by: str) -> dict[str, Any]:
+    """A new operator window (status pending until Zabbix has it)."""
+    return conn.execute(
+        "INSERT INTO maintenance_windows (name, description, starts_at, ends_at, periods,"
+        " collect_data, scope, groupids, created_by) VALUES (%(name)s, %(description)s,"
+        " %(starts_at)s, %(ends_at)s, %(periods)s, %(collect_data)s, %(scope)s, %(groupids)s,"
+        " %(created_by)s) RETURNING *",
+        {**_json(values), "created_by": created_by},
+    ).fetchone()
+
+
+def update(conn: psycopg.Connection, window_id: int, values: dict[str, Any]) -> dict[str, Any]:
+    """Rewrite an operator window; its status goes back to pending until Zabbix has it."""
+    return conn.execute(
+        "UPDATE maintenance_windows SET name = %(name)s, description = %(description)s,"
+        " starts_at = %(starts_at)s, ends_at = %(ends_at)s, periods = %(periods)s,"
+        " collect_data = %(collect_data)s, scope = %(scope)s, groupids = %(groupids)s,"
+        " status = CASE WHEN status = 'failed' THEN status ELSE 'pending' END,"
+        " updated_at = now() WHERE id = %(id)s RETURNING *",
+        {**_json(values), "id": window_id},
+    ).fetchone()
+
+
+def end_now(conn: psycopg.Connection, window_id: int) -> None:
+    """The window ends now (a pending one ends before it began: it is cancelled)."""
+    conn.execute(
+        "UPDATE maintenance_windows SET ends_at = GREATEST(now(), starts_at + interval '1 second'),"
+        " starts_at = LEAST(starts_at, now()), updated_at = now() WHERE id = %s",
+        [window_id],
+    )
+
+
+def delete(conn: psycopg.Connection, window_id: int) -> None:
+    conn.execute("DELETE FROM maintenance_windows WHERE id = %s", [window_id])
+
+
+def ended(conn: psycopg.Connection, netbox_names: list[str]) -> list[dict[str, Any]]:
+    """Windows the clean-up ends: operator windows past their end, and NetBox windows whose
+    tag or status the settings no longer name; locked, in id order."""
+    return conn.execute(
+        "SELECT * FROM maintenance_windows WHERE status <> %s AND ((owner = 'operator' AND"
+        " ends_at <= now()) OR (owner = 'netbox' AND NOT (name = ANY(%s))))"
+        " ORDER BY id FOR UPDATE",
+        [EXPIRED, netbox_names],
+    ).fetchall()
+
+
+def purge_expired(conn: psycopg.Connection, retention_days: int) -> int:
+    """Delete windows expired more than ``retention_days`` ago; returns how many."""
+    cur = conn.execute(
+        "DELETE FROM maintenance_windows WHERE status = %s"
+        " AND expired_at < now() - make_interval(days => %s)",
+        [EXPIRED, retention_days],
+    )
+    return cur.rowcount
+
+
+def _json(values: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **{k: values[k] for k in WRITTEN},
+        "periods": Jsonb(values["periods"]),
+        "scope": Jsonb(values["scope"]),
+    }

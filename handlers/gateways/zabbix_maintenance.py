@@ -1,0 +1,74 @@
+"""Zabbix maintenances: one per window, written whole (``maintenance.create``/``update``),
+removed when the window has no hosts left (Zabbix refuses a maintenance without hosts or
+groups) or ends; and the hosts that proxies and proxy groups monitor."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from handlers.gateways.zabbix import ZabbixAPIException, ZabbixGateway
+
+#: Words of Zabbix's answer for an id that names nothing (deleted by hand, or a write undone).
+_GONE = "No permissions to referred object or it does not exist"
+
+
+def _gone(exc: ZabbixAPIException) -> bool:
+    return _GONE in str(exc)
+
+
+def write(zbx: ZabbixGateway, maintenanceid: str | None, params: dict[str, Any]) -> str:
+    """Create or update the maintenance; returns its id. One that vanished is created again;
+    one of the same name (a create whose record was rolled back) is taken over."""
+    if maintenanceid:
+        try:
+            zbx.call("maintenance.update", {"maintenanceid": maintenanceid, **params})
+            return maintenanceid
+        except ZabbixAPIException as exc:
+            if not _gone(exc):
+                raise
+    found = zbx.call(
+        "maintenance.get", {"output": ["maintenanceid"], "filter": {"name": params["name"]}}
+    )
+    if found:
+        maintenanceid = found[0]["maintenanceid"]
+        zbx.call("maintenance.update", {"maintenanceid": maintenanceid, **params})
+        return maintenanceid
+    return zbx.call("maintenance.create", params)["maintenanceids"][0]
+
+
+def delete(zbx: ZabbixGateway, maintenanceid: str | None) -> None:
+    """Delete the maintenance; one already gone counts as deleted."""
+    if not maintenanceid:
+        return
+    try:
+        zbx.call("maintenance.delete", [maintenanceid])
+    except ZabbixAPIException as exc:
+        if not _gone(exc):
+            raise
+
+
+def read(zbx: ZabbixGateway, maintenanceid: str) -> dict[str, Any] | None:
+    """The maintenance with its hosts, host groups and time periods, or None."""
+    found = zbx.call(
+        "maintenance.get",
+        {
+            "output": "extend",
+            "maintenanceids": [maintenanceid],
+            "selectHosts": ["hostid"],
+            zbx.dialect.group_select: ["groupid"],
+            "selectTimeperiods": "extend",
+        },
+    )
+    return found[0] if found else None
+
+
+def monitored_by(zbx: ZabbixGateway, proxyids: list[str], proxy_groupids: list[str]) -> list[str]:
+    """Ids of the hosts these proxies and proxy groups monitor: a call each kind."""
+    hostids: set[str] = set()
+    if proxyids:
+        found = zbx.call("host.get", {"output": ["hostid"], "proxyids": proxyids})
+        hostids |= {h["hostid"] for h in found}
+    if proxy_groupids and zbx.dialect.has_proxy_groups:
+        found = zbx.call("host.get", {"output": ["hostid"], "proxy_groupids": proxy_groupids})
+        hostids |= {h["hostid"] for h in found}
+    return sorted(hostids)
