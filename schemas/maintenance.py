@@ -190,6 +190,11 @@ class WindowSchema(Schema):
                 f"({data['start'].isoformat()})",
                 field_name="end",
             )
+        if end - data["start"] < timedelta(minutes=MIN_PERIOD_MIN):
+            raise ValidationError(
+                f"a window lasts at least {MIN_PERIOD_MIN} minutes (Zabbix's shortest)",
+                field_name="end",
+            )
         if end - data["start"] > timedelta(days=MAX_WINDOW_DAYS):
             raise ValidationError(
                 f"a window lasts at most {MAX_WINDOW_DAYS} days", field_name="end"
@@ -256,3 +261,189 @@ def first_occurrence(period: dict[str, Any], start: datetime, end: datetime) -> 
                 return at
         day += timedelta(days=1)
     return None
+
+
+# -- the admin API's bodies and answers ----------------------------------------------------
+
+#: Said of a window whose times this service cannot count (past the year 9999, or before 1).
+OUT_OF_RANGE = (
+    "start, end, duration: the window must lie within the years 1 to 9999 (and Zabbix's "
+    "dates end in January 2038): write a nearer start, end or duration"
+)
+#: A duration as a body writes it (``4h``) or in minutes.
+_DURATION_DOC = {
+    "anyOf": [
+        {"type": "string", "pattern": r"^\s*\d{1,7}\s*[smhdw]\s*$", "example": "4h"},
+        {"type": "integer", "minimum": MIN_PERIOD_MIN},
+    ],
+    "description": f"90m, 4h, 2d ... or whole minutes; at least {MIN_PERIOD_MIN} minutes",
+}
+#: A day of a period, as a body writes it and an answer shows it.
+_DAY_DOC = {
+    "anyOf": [
+        {"type": "string", "enum": list(WEEKDAYS)},
+        {"type": "integer", "minimum": 1, "maximum": 31},
+    ],
+    "description": "a day of the week (weekly) or of the month (monthly)",
+}
+
+
+class Day(fields.Raw):
+    """A day of a period: of the week (``sat``) or of the month (``15``, or ``"15"``);
+    which kind of period takes which, :class:`PeriodSchema` says."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, str) and (
+            value.lower() in WEEKDAYS or (value.isascii() and value.isdigit())
+        ):
+            return value
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise ValidationError(
+            f"{value!r} is not a day: a day of the week ({', '.join(WEEKDAYS)}) or of the "
+            "month (1 to 31)"
+        )
+
+
+class PeriodBodySchema(PeriodSchema):
+    """One time period of a window, as a body writes it: ``kind`` daily, weekly or monthly,
+    from ``start_time`` (HH:MM, UTC) for ``duration``, on ``days`` (weekly: mon..sun;
+    monthly: 1..31; daily: none)."""
+
+    duration = Minutes(required=True, metadata=_DURATION_DOC)
+    days = fields.List(Day(metadata=_DAY_DOC), load_default=list)
+
+
+class WindowBodySchema(WindowSchema):
+    """``POST /api/v1/maintenance``: a maintenance window, as ``nzc maintenance create``
+    writes it. Each field is checked here; the window as a whole (end after start, a scope,
+    periods that occur) and every name it uses are checked once, by the function the CLI
+    calls too, and refused with its sentences. Loads as the body was sent."""
+
+    start = fields.AwareDateTime(
+        required=True,
+        format="iso",
+        metadata={"description": "ISO 8601 with a zone", "example": "2026-12-06T02:00:00Z"},
+    )
+    end = fields.AwareDateTime(
+        format="iso",
+        allow_none=True,
+        metadata={"description": "ISO 8601 with a zone; or give duration instead"},
+    )
+    duration = Minutes(load_only=True, metadata=_DURATION_DOC)
+    periods = fields.List(
+        fields.Nested(PeriodBodySchema),
+        load_default=list,
+        metadata={"description": "empty: one period from start to end"},
+    )
+    collect_data = fields.Boolean(
+        load_default=True,
+        metadata={"description": "false: Zabbix's maintenance without data collection"},
+    )
+
+    def _window(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        """Not checked here (no schema hook): the whole window is checked with its names,
+        by ``check_window``, so the API and the CLI refuse it with the same sentences."""
+
+    @post_load(pass_original=True)
+    def _as_sent(self, _data: dict[str, Any], original: Any, **_kwargs: Any) -> dict[str, Any]:
+        return dict(original)
+
+
+class WindowChangesSchema(WindowBodySchema):
+    """``PATCH /api/v1/maintenance/{window_id}``: the fields to change, each as in
+    ``POST``; a scope list given replaces the window's. The changed window is checked
+    whole, as a new one is."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        # Every field may be left out, but a period given is whole (as partial=True would
+        # not have it: that reaches into nested schemas).
+        super().__init__(partial=tuple(WindowSchema._declared_fields), **kwargs)
+
+
+class PeriodAnswerSchema(Schema):
+    """A time period of a window."""
+
+    kind = fields.String(required=True, validate=validate.OneOf(PERIOD_KINDS[1:]))
+    start_time = fields.String(required=True, metadata={"description": "HH:MM, UTC"})
+    duration = fields.Integer(required=True, metadata={"description": "minutes"})
+    days = fields.List(fields.Raw(metadata=_DAY_DOC), required=True)
+
+
+class MemberSchema(Schema):
+    """A Zabbix host in a window."""
+
+    hostid = fields.String(required=True)
+    target = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "its NetBox object; null for a host a proxy monitors only"},
+    )
+
+
+#: What a window's status says.
+WINDOW_STATUSES = ("pending", "active", "expired", "failed")
+
+
+class WindowAnswerSchema(Schema):
+    """A maintenance window as listed."""
+
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    description = fields.String(required=True)
+    owner = fields.String(
+        required=True,
+        validate=validate.OneOf(("operator", "netbox")),
+        metadata={"description": "netbox: follows the maintenance_tags/_statuses settings"},
+    )
+    status = fields.String(
+        required=True,
+        validate=validate.OneOf(WINDOW_STATUSES),
+        metadata={
+            "description": "now: pending before its start, active from it, expired once "
+            "ended, failed when Zabbix did not take it (error says why)"
+        },
+    )
+    starts_at = fields.DateTime(required=True)
+    ends_at = fields.DateTime(
+        required=True, allow_none=True, metadata={"description": "null: open"}
+    )
+    periods = fields.List(fields.Nested(PeriodAnswerSchema), required=True)
+    collect_data = fields.Boolean(required=True)
+    scope = fields.Dict(
+        keys=fields.String(),
+        values=fields.List(fields.String()),
+        required=True,
+        metadata={"description": "what it covers: " + ", ".join(SCOPE_KEYS)},
+    )
+    groupids = fields.List(fields.String(), required=True)
+    maintenanceid = fields.String(
+        required=True, allow_none=True, metadata={"description": "null: none in Zabbix"}
+    )
+    host_count = fields.Integer(required=True, metadata={"description": "Zabbix hosts in it"})
+    error = fields.String(required=True, allow_none=True)
+    created_by = fields.String(required=True, allow_none=True)
+    created_at = fields.DateTime(required=True)
+    updated_at = fields.DateTime(required=True)
+    applied_at = fields.DateTime(required=True, allow_none=True)
+    expired_at = fields.DateTime(required=True, allow_none=True)
+
+
+class WindowDetailSchema(WindowAnswerSchema):
+    """A maintenance window in full, with its Zabbix hosts."""
+
+    members = fields.List(fields.Nested(MemberSchema), required=True)
+
+
+class WindowsSchema(Schema):
+    """Maintenance windows, the latest start first."""
+
+    windows = fields.List(fields.Nested(WindowAnswerSchema), required=True)
+
+
+class WindowQueuedSchema(Schema):
+    """A maintenance window as written, and the job queued to write it to Zabbix."""
+
+    window = fields.Nested(WindowDetailSchema, required=True)
+    job_id = fields.String(required=True, metadata={"description": "GET /api/v1/jobs/{job_id}"})
+    actor = fields.String(required=True)

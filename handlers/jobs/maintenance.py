@@ -117,11 +117,13 @@ def check_window(
     ]
     if problems:
         raise Refused("maintenance window", problems)
+    # Zabbix keeps whole minutes: rounded down here too, so both say the same.
+    end = window_end(data)
     return {
         "name": data["name"],
         "description": data["description"],
-        "starts_at": data["start"],
-        "ends_at": window_end(data),
+        "starts_at": data["start"].replace(second=0, microsecond=0),
+        "ends_at": end.replace(second=0, microsecond=0) if end else None,
         "periods": data["periods"],
         "collect_data": data["collect_data"],
         "scope": {k: data[k] for k in SCOPE_KEYS if data[k]},

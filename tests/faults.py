@@ -1,0 +1,101 @@
+"""Faults of the tests' own making: a TCP proxy on loopback in front of a real service,
+which a test can cut (new connections refused, open ones reset) and restore. The machine's
+own services are never stopped or reconfigured."""
+
+import contextlib
+import socket
+import struct
+import threading
+
+
+class CuttableProxy:
+    """Forwards 127.0.0.1:``port`` to ``upstream`` (host, port) until :meth:`cut`.
+
+    Example::
+
+        proxy = CuttableProxy(("127.0.0.1", 8070)).start()
+        url = f"http://127.0.0.1:{proxy.port}/api_jsonrpc.php"
+        proxy.cut()      # connections reset, new ones refused
+        proxy.restore()
+    """
+
+    def __init__(self, upstream: tuple[str, int]) -> None:
+        self.upstream = upstream
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        self._open: set[socket.socket] = set()
+        self._lock = threading.Lock()
+        self._cut = False
+        self._closed = False
+
+    def start(self) -> "CuttableProxy":
+        threading.Thread(target=self._accept, daemon=True).start()
+        return self
+
+    def cut(self) -> None:
+        """Reset every open connection; new ones are reset as soon as they arrive."""
+        with self._lock:
+            self._cut = True
+            for sock in list(self._open):
+                _reset(sock)
+            self._open.clear()
+
+    def restore(self) -> None:
+        with self._lock:
+            self._cut = False
+
+    def close(self) -> None:
+        self._closed = True
+        self.cut()
+        self._listener.close()
+
+    def _accept(self) -> None:
+        while not self._closed:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            with self._lock:
+                if self._cut:
+                    _reset(client)
+                    continue
+            try:
+                server = socket.create_connection(self.upstream, timeout=5)
+                server.settimeout(None)
+            except OSError:
+                _reset(client)
+                continue
+            with self._lock:
+                self._open |= {client, server}
+            done = threading.Barrier(2, action=lambda c=client, s=server: _close(c, s))
+            for a, b in ((client, server), (server, client)):
+                threading.Thread(target=self._pipe, args=(a, b, done), daemon=True).start()
+
+    def _pipe(self, source: socket.socket, sink: socket.socket, done: threading.Barrier) -> None:
+        """One direction: an end of stream is passed on as a half close, so a response
+        read until the server closes arrives whole."""
+        try:
+            while chunk := source.recv(65536):
+                sink.sendall(chunk)
+            sink.shutdown(socket.SHUT_WR)
+        except OSError:
+            _reset(sink)
+        finally:
+            with self._lock:
+                self._open.discard(source)
+            with contextlib.suppress(OSError):
+                source.shutdown(socket.SHUT_RD)
+            done.wait()  # both directions ended: the pair is closed once
+
+
+def _close(*socks: socket.socket) -> None:
+    for sock in socks:
+        with contextlib.suppress(OSError):
+            sock.close()
+
+
+def _reset(sock: socket.socket) -> None:
+    """Close with a reset (RST), as a dead peer or a cut cable shows."""
+    with contextlib.suppress(OSError):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.close()
