@@ -147,6 +147,14 @@ class PeriodSchema(Schema):
         return period
 
 
+#: What a time that is not one is told.
+_TIME_ERRORS = {
+    key: "must be an ISO 8601 time with its timezone, e.g. 2026-12-06T02:00:00Z or "
+    "2026-12-06T03:00:00+01:00"
+    for key in ("invalid", "invalid_awareness")
+}
+
+
 class WindowSchema(Schema):
     """A maintenance window as written by an operator (``partial=True`` for an update,
     then the merged window is loaded again whole).
@@ -160,8 +168,8 @@ class WindowSchema(Schema):
 
     name = fields.String(required=True, validate=[_no_nul, validate.Length(min=1, max=128)])
     description = fields.String(load_default="", validate=[_no_nul, validate.Length(max=2048)])
-    start = fields.AwareDateTime(required=True, format="iso")
-    end = fields.AwareDateTime(format="iso", allow_none=True)
+    start = fields.AwareDateTime(required=True, format="iso", error_messages=_TIME_ERRORS)
+    end = fields.AwareDateTime(format="iso", allow_none=True, error_messages=_TIME_ERRORS)
     duration = Minutes(load_only=True)
     periods = fields.List(fields.Nested(PeriodSchema), load_default=list)
     collect_data = fields.Boolean(load_default=True)
