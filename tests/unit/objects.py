@@ -30,6 +30,7 @@ SETTINGS = {
     "no_primary_ip": "disable",
     "keep_foreign_templates": True,
     "keep_foreign_groups": True,
+    "delete_during_maintenance": False,
 }
 
 

@@ -12,6 +12,7 @@ import pytest
 
 from handlers.decide.desired import NotMonitorable, build_desired
 from handlers.decide.host_state import ActualHost, Ids, interface_kind
+from handlers.decide.maintenance import Window
 from handlers.decide.plan import (
     CREATE,
     DELETE,
@@ -1107,3 +1108,26 @@ def test_lookups_ask_for_hosts_by_tag_only_for_new_objects_netbox_wants_a_host_f
     )
     found = lookups(r)
     assert (found.owners, found.owner_tag) == ((target(2), target(5)), "netbox-object")
+
+
+def test_a_delete_is_held_back_while_an_active_maintenance_window_holds_the_host():
+    r, v = world(None, configured=True, host={})
+    held = replace(r, protected={ONE: "maintenance window 'rack move' (until 12:00)"})
+    step = step_of((held, v))
+    assert step.action == DISABLE and step.changes == {"status": 1}
+    assert "held back by maintenance window 'rack move'" in step.note
+    assert step.windows is None  # it stays in its windows until they end
+    allowed = replace(held, settings={**SETTINGS, "delete_during_maintenance": True})
+    step = step_of((allowed, v))
+    assert step.action == DELETE and step.windows == frozenset()
+
+
+def test_a_host_joins_the_windows_that_cover_its_object():
+    r, v = world(configured=True, host={})
+    windows = (
+        Window(name="this one", owner="operator", scope={"hosts": [ONE]}),
+        Window(name="its site", owner="operator", scope={"sites": ["dc1-ams"]}),
+        Window(name="a tag", owner="netbox", scope={"tags": ["maintenance"]}),
+    )
+    step = step_of((replace(r, windows=windows), v))
+    assert step.action == IN_STEP and step.windows == {"this one", "its site"}
