@@ -1127,7 +1127,7 @@ def test_a_host_joins_the_windows_that_cover_its_object():
     windows = (
         Window(name="this one", owner="operator", scope={"hosts": [ONE]}),
         Window(name="its site", owner="operator", scope={"sites": ["dc1-ams"]}),
-        Window(name="a tag", owner="netbox", scope={"tags": ["maintenance"]}),
+        Window(name="a tag", owner="netbox", scope={"tags": ["not-on-it"]}),
     )
     step = step_of((replace(r, windows=windows), v))
     assert step.action == IN_STEP and step.windows == {"this one", "its site"}
