@@ -628,7 +628,12 @@ def delete_plan(
         delete_mode=mode,
         steps={
             target: TargetPlan(
-                target=target, action=DELETE, reason="deleted by hand", actual=actual, config=config
+                target=target,
+                action=DELETE,
+                reason="deleted by hand",
+                actual=actual,
+                config=config,
+                windows=frozenset(),  # out of its maintenance windows first
             )
         },
         ids=ids,
