@@ -5,6 +5,8 @@ python -m tests.netbox_sim serve --port 8001 --seed \
 python -m tests.netbox_sim create 5 devices
 python -m tests.netbox_sim rename devices 3 core-sw-03
 python -m tests.netbox_sim status devices 3 offline
+python -m tests.netbox_sim tags devices 3 maintenance,core   # '' clears them
+python -m tests.netbox_sim site devices 3 dc2
 python -m tests.netbox_sim bulk devices 1,2,3 --status offline
 python -m tests.netbox_sim delete devices 3
 python -m tests.netbox_sim webhooks off   # NetBox fails to deliver from now on
@@ -22,6 +24,7 @@ import threading
 
 import requests
 
+from tests.netbox_sim.model import site_ref
 from tests.netbox_sim.server import SimServer
 
 DEFAULT_URL = os.environ.get("NZC_SIM_URL", "http://127.0.0.1:8001")
@@ -122,8 +125,8 @@ def main(argv: list[str] | None = None) -> None:
     c.add_argument("kind", choices=["devices", "vms"])
     c.add_argument("--status", default="active")
     c.add_argument("--prefix")
-    for name in ("rename", "status"):
-        p = sub.add_parser(name, help=f"{name} one device or vm")
+    for name in ("rename", "status", "tags", "site"):
+        p = sub.add_parser(name, help=f"set the {name} of one device or vm")
         p.add_argument("kind", choices=["devices", "vms"])
         p.add_argument("id", type=int)
         p.add_argument("value")
@@ -151,6 +154,12 @@ def main(argv: list[str] | None = None) -> None:
         result = control("PATCH", f"{args.kind}/{args.id}", {"name": args.value}, args.url)
     elif args.command == "status":
         result = control("PATCH", f"{args.kind}/{args.id}", {"status": args.value}, args.url)
+    elif args.command == "tags":
+        tags = [t for t in args.value.split(",") if t]
+        result = control("PATCH", f"{args.kind}/{args.id}", {"tags": tags}, args.url)
+    elif args.command == "site":
+        body = {"site": site_ref(args.value)}
+        result = control("PATCH", f"{args.kind}/{args.id}", body, args.url)
     elif args.command == "bulk":
         ids = [int(i) for i in args.ids.split(",")]
         result = control("PATCH", args.kind, {"ids": ids, "status": args.status}, args.url)
