@@ -8,7 +8,7 @@ import sys
 import time
 from collections.abc import Iterator
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -20,8 +20,9 @@ from handlers.gateways.postgres import Store, migrate
 from handlers.gateways.settings import read_settings
 from handlers.jobs.operator import Refused, add_mapping, change_settings
 from schemas.jobs import JOB_STATUSES
+from schemas.maintenance import OUT_OF_RANGE, PERIOD_FORMS, SCOPE_KEYS, parse_period
 from schemas.netbox import DEVICE, HOST_TYPES, parse_target
-from schemas.settings import MASK, SECRET_FIELDS, masked
+from schemas.settings import MASK, SECRET_FIELDS, format_errors, masked
 
 if TYPE_CHECKING:
     from handlers.runtime import Runtime
@@ -847,6 +848,395 @@ def schedules_run(ctx: click.Context, name: str, wait: float) -> None:
         click.echo(f"job {message.message_id} queued; `nzc jobs show {message.message_id}`")
         return
     _report(_await_job(runtime.store, message.message_id, wait))
+
+
+# -- maintenance windows -------------------------------------------------------------------
+
+#: Scope option (its Python name) -> the window's scope list it fills.
+SCOPE_OPTIONS = {
+    "host": "hosts",
+    "site": "sites",
+    "region": "regions",
+    "tenant": "tenants",
+    "cluster": "clusters",
+    "tag": "tags",
+    "host_group": "host_groups",
+    "proxy": "proxies",
+    "proxy_group": "proxy_groups",
+}
+
+
+@cli.group("maintenance")
+def maintenance_group() -> None:
+    """Maintenance windows: Zabbix maintenance for the hosts of NetBox devices and VMs (by
+    target, site, region, tenant, cluster or tag) or of Zabbix host groups, proxies and
+    proxy groups, once or in daily, weekly or monthly periods. A window is checked whole,
+    and refused with every problem (exit status 2), before anything is written; the
+    maintenance_window job then writes it to Zabbix, and keeps it true as hosts come and go.
+
+    \b
+    Example: nzc maintenance create dc1-patch --site dc1 --start 2026-12-06T02:00Z --duration 4h
+    """
+
+
+def _refused(exc: Refused) -> NoReturn:
+    """Print a refusal as `nzc mappings add` does (``Error: ... refused:``, then one
+    problem a line, on stderr) and exit with status 2: nothing was written."""
+    error = click.ClickException(f"{exc.what} refused:\n" + "\n".join(exc.problems))
+    error.exit_code = 2
+    raise error
+
+
+def _window_options(*, creating: bool) -> Any:
+    """The options of `nzc maintenance create` and `update` (each scope option repeatable;
+    in an update, a list option given replaces that list, and an empty value empties it)."""
+    start_help = "ISO 8601 with a zone, e.g. 2026-12-06T02:00Z" + (
+        " (default: now)" if creating else ""
+    )
+    options = [
+        click.option("--start", help=start_help),
+        click.option("--end", help="ISO 8601 with a zone; or --duration"),
+        click.option("--duration", help="How long from --start: 90m, 4h, 2d; or --end"),
+        click.option(
+            "--period",
+            multiple=True,
+            help="Repeatable: in maintenance only within these periods (times of day in "
+            f"UTC): {PERIOD_FORMS}. Without: the whole window."
+            + ("" if creating else " An empty value removes the periods."),
+        ),
+        click.option(
+            "--data/--no-data",
+            "collect_data",
+            default=None,
+            help="Collect data during the maintenance (Zabbix's default), or not.",
+        ),
+        click.option("--description"),
+        *(
+            click.option(
+                f"--{option.replace('_', '-')}",
+                option,
+                multiple=True,
+                help=f"Repeatable: {SCOPE_KEYS[key]}.",
+            )
+            for option, key in SCOPE_OPTIONS.items()
+        ),
+        click.option(
+            "--wait",
+            default=60.0,
+            show_default=True,
+            help="Seconds to wait for a worker to write the window to Zabbix; 0 queues the "
+            "job and returns.",
+        ),
+    ]
+
+    def decorate(command: Any) -> Any:
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return decorate
+
+
+def _period(text: str) -> dict[str, Any]:
+    """A ``--period`` as the body's period dict, checked as a body's period is."""
+    from marshmallow import ValidationError
+
+    from schemas.maintenance import PeriodBodySchema
+
+    try:
+        period = parse_period(text)
+        PeriodBodySchema().load(period)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--period") from None
+    except ValidationError as exc:
+        problems = "; ".join(format_errors(exc.messages).splitlines())
+        raise click.BadParameter(f"{text!r}: {problems}", param_hint="--period") from None
+    return period
+
+
+def _window_body(options: dict[str, Any]) -> dict[str, Any]:
+    """The window body (WindowSchema's fields) of the options given."""
+    body: dict[str, Any] = {
+        key: options[key]
+        for key in ("start", "end", "duration", "description", "collect_data")
+        if options[key] is not None
+    }
+    if options["period"]:
+        body["periods"] = [_period(text) for text in options["period"] if text]
+    for option, key in SCOPE_OPTIONS.items():
+        if options[option]:
+            body[key] = [value for value in options[option] if value]
+    if body.get("hosts"):
+        try:
+            body["hosts"] = [parse_target(value) for value in body["hosts"]]
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--host") from None
+    return body
+
+
+def _window_lines(window: dict[str, Any]) -> list[str]:
+    """A window in a few lines: span, periods, data collection and scope."""
+    from schemas.maintenance import describe_period
+
+    end = f"{window['ends_at']:%Y-%m-%d %H:%M %Z}" if window["ends_at"] else "open-ended"
+    data = "collecting data" if window["collect_data"] else "without data collection"
+    lines = [f"  {window['starts_at']:%Y-%m-%d %H:%M %Z} to {end}, {data}"]
+    if window["periods"]:
+        lines.append(f"  periods: {', '.join(describe_period(p) for p in window['periods'])}")
+    covers = "; ".join(f"{key} {', '.join(values)}" for key, values in window["scope"].items())
+    lines.append(f"  covers: {covers}")
+    return lines
+
+
+def _send_window_job(runtime: Runtime, window_id: int, action: str, recorded: str) -> str:
+    """Send the window's job, after the transaction that wrote the window committed; its id."""
+    import dramatiq.errors
+    import pika.exceptions
+
+    try:
+        return runtime.broker.get_actor("maintenance_window").send(window_id, action).message_id
+    except (dramatiq.errors.BrokerError, pika.exceptions.AMQPError) as exc:
+        raise click.ClickException(
+            f"RabbitMQ at {redact_url(runtime.config.broker_url)} (NZC_BROKER_URL) is "
+            f"unreachable ({type(exc).__name__}): the {action} job of maintenance window "
+            f"{window_id} was not queued; {recorded}"
+        ) from None
+
+
+def _window_job(
+    runtime: Runtime, window: dict[str, Any], action: str, wait: float, recorded: str
+) -> None:
+    """Queue the window's job and, with ``wait``, wait for it: then print the window's
+    status and hosts, or the job's error (exit status 1)."""
+    from consumer.api.maintenance import window_answer
+    from handlers.gateways import maintenance as windows
+
+    job_id = _send_window_job(runtime, window["id"], action, recorded)
+    if wait <= 0:
+        click.echo(f"job {job_id} queued; `nzc jobs show {job_id}`")
+        return
+    job = _await_job(runtime.store, job_id, wait)
+    with runtime.store.connection() as conn:
+        row = windows.find(conn, window["id"])
+        after = window_answer(conn, row) if row else None
+    failed = after is not None and after["status"] == "failed"
+    if job["status"] != "succeeded" or failed:
+        error = job["error"] or (after or {}).get("error") or "no error recorded"
+        click.echo(f"{job['actor']} {job['status']}: {error}", err=True)
+        click.echo(f"details: nzc jobs show {job['id']}", err=True)
+        sys.exit(1)
+    if after is None:
+        click.echo(f"maintenance window {window['name']!r} deleted")
+        return
+    held = f"in Zabbix maintenance {after['maintenanceid']}" if after["maintenanceid"] else ""
+    click.echo(
+        f"maintenance window {after['name']!r}: {after['status']}, {after['host_count']} "
+        f"host(s)"
+        + (f", {len(after['groupids'])} host group(s)" if after["groupids"] else "")
+        + (f" {held}" if held else ", none in Zabbix")
+    )
+
+
+def _checked(write: Any) -> Any:
+    """Run ``write()``, printing a refusal (exit status 2), or an unknown window or NetBox
+    not answering (exit status 1): nothing was written then."""
+    import pynetbox
+    import requests
+
+    try:
+        return write()
+    except Refused as exc:
+        _refused(exc)
+    except OverflowError:
+        _refused(Refused("maintenance window", [OUT_OF_RANGE]))
+    except LookupError as exc:
+        raise click.ClickException(str(exc)) from None
+    except (pynetbox.RequestError, requests.RequestException) as exc:
+        raise click.ClickException(
+            f"NetBox did not answer as expected ({type(exc).__name__}: {exc}) while the "
+            "window's names were checked; nothing was written"
+        ) from None
+
+
+@maintenance_group.command("create")
+@click.argument("name")
+@_window_options(creating=True)
+@click.pass_context
+def maintenance_create(ctx: click.Context, name: str, wait: float, **options: Any) -> None:
+    """Create maintenance window NAME, from --start (default: now) to --end or for
+    --duration, covering what the scope options name (at least one). Names are checked
+    against NetBox, the Zabbix mirrors (`nzc zabbix import`) and the host configs. Prints
+    the window, then (with --wait) its status and hosts once the job wrote it to Zabbix.
+
+    \b
+    Example: nzc maintenance create db-patch --host-group Databases --no-data \\
+               --start 2026-12-01T00:00Z --duration 30d --period weekly:sat,sun@02:00/4h
+    """
+    from consumer.api.maintenance import window_answer
+    from handlers.gateways.postgres import database_now
+    from handlers.jobs.maintenance import create_window
+
+    body = {"name": name, **_window_body(options)}
+    runtime = _runtime(ctx)
+
+    def write() -> dict[str, Any]:
+        with runtime.store.connection() as conn:
+            body.setdefault("start", database_now(conn).isoformat())
+            row = create_window(conn, runtime.netbox, body, _requested_by())
+            return window_answer(conn, row)
+
+    window = _checked(write)
+    click.echo(f"maintenance window {window['id']} {window['name']!r} created")
+    for line in _window_lines(window):
+        click.echo(line)
+    recorded = "the window is recorded, and the maintenance clean-up writes it to Zabbix"
+    _window_job(runtime, window, "apply", wait, recorded)
+
+
+@maintenance_group.command("update")
+@click.argument("key", metavar="NAME|ID")
+@_window_options(creating=False)
+@click.pass_context
+def maintenance_update(ctx: click.Context, key: str, wait: float, **options: Any) -> None:
+    """Change an operator's maintenance window: the options given replace its values (a
+    scope option given replaces that list; --duration replaces the end). The changed
+    window is checked whole, as a new one is, and written to Zabbix again.
+
+    \b
+    Example: nzc maintenance update dc1-patch --end 2026-12-06T08:00Z --site dc1 --site dc2
+    """
+    from consumer.api.maintenance import window_answer
+    from handlers.jobs.maintenance import update_window
+
+    changes = _window_body(options)
+    runtime = _runtime(ctx)
+
+    def write() -> dict[str, Any]:
+        with runtime.store.connection() as conn:
+            return window_answer(conn, update_window(conn, runtime.netbox, key, changes))
+
+    window = _checked(write)
+    click.echo(f"maintenance window {window['id']} {window['name']!r} updated")
+    for line in _window_lines(window):
+        click.echo(line)
+    recorded = "the change is recorded, and the maintenance clean-up writes it to Zabbix"
+    _window_job(runtime, window, "apply", wait, recorded)
+
+
+@maintenance_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="The windows as JSON (as the API has them).")
+@click.pass_context
+def maintenance_list(ctx: click.Context, as_json: bool) -> None:
+    """Every maintenance window, the latest start first: id, name, owner (operator, or
+    netbox for the settings' maintenance tags and statuses), status now, span, Zabbix
+    hosts held and its Zabbix maintenance.
+
+    \b
+    Example: nzc maintenance list --json
+    """
+    from handlers.decide.maintenance import status_now
+    from handlers.gateways import maintenance as windows
+    from handlers.gateways.postgres import database_now
+    from schemas.maintenance import WindowAnswerSchema
+
+    with _store(ctx).connection() as conn:
+        now = database_now(conn)
+        rows = [{**row, "status": status_now(row, now)} for row in windows.all_rows(conn)]
+    if as_json:
+        click.echo(_dump(WindowAnswerSchema(many=True).dump(rows)))
+        return
+    if not rows:
+        click.echo("no maintenance windows; `nzc maintenance create` makes one")
+        return
+    width = min(max(len(row["name"]) for row in rows), 40)
+    click.echo(
+        f"{'ID':>5}  {'NAME':{width}}  {'OWNER':8}  {'STATUS':7}  {'START':16}  {'END':16}  "
+        f"{'HOSTS':>5}  MAINTENANCEID"
+    )
+    for row in rows:
+        end = f"{row['ends_at']:%Y-%m-%d %H:%M}" if row["ends_at"] else "open"
+        click.echo(
+            f"{row['id']:>5}  {row['name']:{width}}  {row['owner']:8}  {row['status']:7}  "
+            f"{row['starts_at']:%Y-%m-%d %H:%M}  {end:16}  {row['host_count']:>5}  "
+            f"{row['maintenanceid'] or '-'}"
+        )
+
+
+@maintenance_group.command("show")
+@click.argument("key", metavar="NAME|ID")
+@click.pass_context
+def maintenance_show(ctx: click.Context, key: str) -> None:
+    """One maintenance window in full, as JSON: span, periods, scope, status now, its
+    Zabbix maintenance and hosts (hostid and NetBox target), and the error of its last
+    write.
+
+    \b
+    Example: nzc maintenance show dc1-patch
+    """
+    from consumer.api.maintenance import window_answer
+    from handlers.jobs.maintenance import find_window
+    from schemas.maintenance import WindowDetailSchema
+
+    def read() -> dict[str, Any]:
+        with _store(ctx).connection() as conn:
+            return window_answer(conn, find_window(conn, key))
+
+    click.echo(_dump(WindowDetailSchema().dump(_checked(read))))
+
+
+@maintenance_group.command("delete")
+@click.argument("key", metavar="NAME|ID")
+@WAIT
+@click.pass_context
+def maintenance_delete(ctx: click.Context, key: str, wait: float) -> None:
+    """Delete an operator's maintenance window: the job deletes its Zabbix maintenance,
+    then the window (a host whose deletion was held back for it is deleted then).
+
+    \b
+    Example: nzc maintenance delete dc1-patch
+    """
+    from handlers.jobs.maintenance import operator_window
+
+    runtime = _runtime(ctx)
+
+    def read() -> dict[str, Any]:
+        with runtime.store.connection() as conn:
+            return operator_window(conn, key)
+
+    window = _checked(read)
+    _window_job(runtime, window, "delete", wait, "nothing was deleted; try again")
+
+
+@maintenance_group.command("end-now")
+@click.argument("key", metavar="NAME|ID")
+@WAIT
+@click.pass_context
+def maintenance_end_now(ctx: click.Context, key: str, wait: float) -> None:
+    """End an operator's maintenance window now (one not begun yet is cancelled): its end
+    is recorded as now, and the job deletes its Zabbix maintenance. The window stays
+    listed, expired, until the retention (maintenance_retention_days) purges it.
+
+    \b
+    Example: nzc maintenance end-now dc1-patch
+    """
+    from handlers.decide.maintenance import EXPIRED
+    from handlers.gateways import maintenance as windows
+    from handlers.jobs.maintenance import operator_window
+
+    runtime = _runtime(ctx)
+
+    def end() -> dict[str, Any]:
+        with runtime.store.connection() as conn:
+            row = operator_window(conn, key)
+            if row["status"] == EXPIRED:
+                raise Refused("maintenance window", [f"{row['name']!r} has ended already"])
+            windows.end_now(conn, row["id"])
+            return row
+
+    window = _checked(end)
+    click.echo(f"maintenance window {window['id']} {window['name']!r} ends now")
+    recorded = "its end is recorded, and the maintenance clean-up ends it in Zabbix"
+    _window_job(runtime, window, "end", wait, recorded)
 
 
 @cli.group("metrics")

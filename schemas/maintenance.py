@@ -33,6 +33,8 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MIN_PERIOD_MIN = 5
 #: Longest window, days: Zabbix's dates end in January 2038.
 MAX_WINDOW_DAYS = 3650
+#: Zabbix's last date (its frontend's ZBX_MAX_DATE).
+LAST_DATE = datetime.fromtimestamp(2147464800, UTC)
 #: What a window may cover: scope key -> what it names.
 SCOPE_KEYS = {
     "hosts": "NetBox targets (dcim.device:42) with a host config",
@@ -207,6 +209,11 @@ class WindowSchema(Schema):
             raise ValidationError(
                 f"a window lasts at most {MAX_WINDOW_DAYS} days", field_name="end"
             )
+        if end > LAST_DATE:
+            raise ValidationError(
+                f"Zabbix's dates end at {LAST_DATE.isoformat()}: end the window before",
+                field_name="end",
+            )
         if not any(data.get(key) for key in SCOPE_KEYS):
             raise ValidationError(
                 "name what the window covers: "
@@ -331,11 +338,13 @@ class WindowBodySchema(WindowSchema):
     start = fields.AwareDateTime(
         required=True,
         format="iso",
+        error_messages=_TIME_ERRORS,
         metadata={"description": "ISO 8601 with a zone", "example": "2026-12-06T02:00:00Z"},
     )
     end = fields.AwareDateTime(
         format="iso",
         allow_none=True,
+        error_messages=_TIME_ERRORS,
         metadata={"description": "ISO 8601 with a zone; or give duration instead"},
     )
     duration = Minutes(load_only=True, metadata=_DURATION_DOC)

@@ -1,5 +1,5 @@
 """The admin API under ``/api/v1``: job records and replays, host configs, full syncs,
-settings, mapping rules and schedules, for operators and their tools.
+settings, mapping rules, schedules and maintenance windows, for operators and their tools.
 
 Each part declares its operations in its own module; this one gathers them into one
 blueprint with the bearer-token check (:mod:`consumer.api.auth`) and serves the OpenAPI
@@ -15,7 +15,16 @@ from typing import Any
 
 from flask import Blueprint
 
-from consumer.api import hosts, imports, jobs, mappings, schedules, settings, sync
+from consumer.api import (
+    hosts,
+    imports,
+    jobs,
+    maintenance,
+    mappings,
+    schedules,
+    settings,
+    sync,
+)
 from consumer.api.auth import require_token
 from consumer.api.openapi import document
 from consumer.api.operations import PREFIX, Operations, register
@@ -34,7 +43,7 @@ def openapi_document() -> dict[str, Any]:
 #: Every operation of the admin API.
 OPERATIONS = tuple(
     operation
-    for part in (jobs, hosts, sync, imports, settings, mappings, schedules)
+    for part in (jobs, hosts, sync, imports, settings, mappings, schedules, maintenance)
     for operation in part.operations.declared
 ) + tuple(meta.declared)
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from handlers.decide.host_state import DesiredHost
 from handlers.decide.targets import status_of
+from schemas.maintenance import LAST_DATE
 
 if TYPE_CHECKING:
     from handlers.gateways.zabbix_dialect import Dialect
@@ -26,7 +27,7 @@ OPERATOR, NETBOX = "operator", "netbox"
 #: What a window row can say.
 PENDING, ACTIVE, EXPIRED, FAILED = "pending", "active", "expired", "failed"
 #: Zabbix's last date (its frontend's ZBX_MAX_DATE): the end of an open-ended window.
-ZABBIX_MAX_DATE = 2147464800
+ZABBIX_MAX_DATE = int(LAST_DATE.timestamp())
 #: Zabbix maintenance types.
 WITH_DATA, NO_DATA = 0, 1
 #: Zabbix timeperiod_type of each period kind.

@@ -157,10 +157,11 @@ def update(conn: psycopg.Connection, window_id: int, values: dict[str, Any]) -> 
 
 
 def end_now(conn: psycopg.Connection, window_id: int) -> None:
-    """The window ends now (a pending one ends before it began: it is cancelled)."""
+    """The window ends now; a pending one is cancelled (its start moves to a minute ago)."""
     conn.execute(
-        "UPDATE maintenance_windows SET ends_at = GREATEST(now(), starts_at + interval '1 second'),"
-        " starts_at = LEAST(starts_at, now()), updated_at = now() WHERE id = %s",
+        "UPDATE maintenance_windows SET ends_at = now(),"
+        " starts_at = LEAST(starts_at, now() - interval '1 minute'), updated_at = now()"
+        " WHERE id = %s",
         [window_id],
     )
 

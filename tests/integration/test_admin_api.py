@@ -25,7 +25,13 @@ pytestmark = pytest.mark.integration
 ADMIN_TOKEN = "admin-token-for-tests-0123456789abcdef"
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 #: Values for the path parameters of every documented path.
-SAMPLE_PARTS = {"job_id": "no-such-job", "target": "dcim.device:1", "mapping_id": "1", "name": "x"}
+SAMPLE_PARTS = {
+    "job_id": "no-such-job",
+    "target": "dcim.device:1",
+    "mapping_id": "1",
+    "name": "x",
+    "window_id": "1",
+}
 
 # The CLI tests' fixtures: the settings row restored, the Zabbix mirrors filled by hand.
 restore_settings = cli_tests.restore_settings
@@ -115,7 +121,7 @@ def test_the_document_lists_every_operation_with_bearer_security_and_the_error_s
         "description": "NZC_ADMIN_TOKEN",
     }
     assert doc["security"] == [{"bearer": []}]
-    assert len(documented(client)) == len(OPERATIONS) == 17
+    assert len(documented(client)) == len(OPERATIONS) == 23
     for path, operations in doc["paths"].items():
         for method, operation in operations.items():
             errors = {s: r for s, r in operation["responses"].items() if s.startswith("4")}
@@ -569,6 +575,7 @@ def test_schedules_are_listed_and_one_runs_now_as_a_job(rabbit_client, db):
         "host_config_sync_refresh": settings["sync_refresh_interval_min"],
         "import_zabbix_settings": settings["import_settings_interval_min"],
         "sync_hosts": settings["sync_hosts_interval_min"],
+        "maintenance_cleanup": settings["maintenance_cleanup_interval_min"],
     }
     resp = rabbit_client.post("/api/v1/schedules/host_config_sync_refresh/run", headers=AUTH)
     assert resp.status_code == 202
