@@ -17,7 +17,6 @@ come and go, and cleaned up when they end.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -50,8 +49,6 @@ from schemas.maintenance import SCOPE_KEYS, WindowSchema, window_end
 from schemas.netbox import DEVICE, VM
 from schemas.settings import format_errors
 
-log = logging.getLogger(__name__)
-
 #: Scope key -> the NetBox list filter that finds its devices and VMs.
 NETBOX_FILTERS = {
     "sites": "site",
@@ -62,7 +59,7 @@ NETBOX_FILTERS = {
 }
 #: Scope keys named in NetBox, and those named in Zabbix (its mirrors).
 NETBOX_NAMES = ("sites", "regions", "tenants", "clusters", "tags")
-MIRROR_NAMES = {"host_groups": "host_groups", "proxies": "proxies", "proxy_groups": "proxy_groups"}
+MIRROR_NAMES = ("host_groups", "proxies", "proxy_groups")
 
 
 # -- written by an operator ----------------------------------------------------------------
@@ -99,8 +96,8 @@ def check_window(
                 if n not in known
             ]
     groupids = []
-    for key, mirror in MIRROR_NAMES.items():
-        ids = _mirror_ids(conn, mirror) if data[key] else {}
+    for key in MIRROR_NAMES:
+        ids = _mirror_ids(conn, key) if data[key] else {}
         problems += [
             f"{key}: Zabbix has no {key[:-1].replace('_', ' ')} {n!r} "
             "(run `nzc zabbix import` if it is new)"
@@ -257,16 +254,7 @@ def write_window(
     except (ZabbixAPIException, ZabbixUnavailable) as exc:
         if undo is not None and isinstance(exc, ZabbixUnavailable):
             raise
-        windows.record(
-            job.conn, row["id"], status=FAILED, maintenanceid=row["maintenanceid"], error=str(exc)
-        )
-        job.partial = True
-        job.log(
-            "error",
-            f"maintenance window {row['name']!r}: Zabbix did not take it: {exc}; "
-            "the maintenance clean-up tries again",
-            data={"window": row["id"], "hosts": len(hosts)},
-        )
+        _failed(job, row, f"Zabbix did not take it: {exc}; the maintenance clean-up tries again")
         return False
     if undo is not None:
         undo(
@@ -317,22 +305,14 @@ def end_window(
             raise unreachable or ZabbixUnavailable("Zabbix API did not answer")
         zabbix.delete(zbx, row["maintenanceid"])
     except (ZabbixAPIException, ZabbixUnavailable) as exc:
-        windows.record(
-            job.conn, row["id"], status=FAILED, maintenanceid=row["maintenanceid"], error=str(exc)
-        )
-        job.partial = True
-        job.log(
-            "error",
-            f"maintenance window {row['name']!r} ended, but Zabbix did not delete its "
-            f"maintenance: {exc}; the next clean-up tries again",
-            data={"window": row["id"]},
+        _failed(
+            job,
+            row,
+            f"ended, but Zabbix did not delete its maintenance: {exc}; the next clean-up "
+            "tries again",
         )
         return False
-    held = windows.members(job.conn, [row["id"]])[row["id"]]
-    dirty_targets.mark_many(
-        job.conn, {t: f"maintenance window {row['name']!r} ended" for t in held.values() if t}
-    )
-    windows.replace_members(job.conn, row["id"], {})
+    _release(job, row, "ended")
     windows.record(job.conn, row["id"], status=EXPIRED, maintenanceid=None)
     job.log(
         "info",
@@ -342,6 +322,26 @@ def end_window(
     return True
 
 
+def _failed(job: Job, row: dict[str, Any], why: str) -> None:
+    """The window's Zabbix write failed: its row says so with why (it keeps the maintenance
+    id it had), and the job is partial."""
+    windows.record(
+        job.conn, row["id"], status=FAILED, maintenanceid=row["maintenanceid"], error=why
+    )
+    job.partial = True
+    job.log("error", f"maintenance window {row['name']!r}: {why}", data={"window": row["id"]})
+
+
+def _release(job: Job, row: dict[str, Any], how: str) -> None:
+    """The window lets its hosts go: their targets are marked dirty (a delete held back
+    during the window happens in the next run)."""
+    held = windows.members(job.conn, [row["id"]])[row["id"]]
+    dirty_targets.mark_many(
+        job.conn, {t: f"maintenance window {row['name']!r} {how}" for t in held.values() if t}
+    )
+    windows.replace_members(job.conn, row["id"], {})
+
+
 def remove_window(job: Job, zbx: ZabbixGateway, window_id: int) -> dict[str, Any]:
     """Delete a window: its Zabbix maintenance first, then the row (the ``delete`` of
     ``maintenance_window``). Zabbix refusing fails the job, and the row stays."""
@@ -349,10 +349,7 @@ def remove_window(job: Job, zbx: ZabbixGateway, window_id: int) -> dict[str, Any
     if row is None:
         return {"window": window_id, "skipped": "gone"}
     zabbix.delete(zbx, row["maintenanceid"])
-    held = windows.members(job.conn, [row["id"]])[row["id"]]
-    dirty_targets.mark_many(
-        job.conn, {t: f"maintenance window {row['name']!r} deleted" for t in held.values() if t}
-    )
+    _release(job, row, "deleted")
     windows.delete(job.conn, row["id"])
     job.log("info", f"maintenance window {row['name']!r} deleted", data={"window": row["id"]})
     return {"window": window_id, "deleted": True}
