@@ -194,24 +194,12 @@ def import_hosts(
     return imports.import_hosts(job, rt.zabbix, rt.netbox, list(targets), every, chosen)
 
 
-#: What ``maintenance_window`` does with a window.
-WINDOW_ACTIONS = ("apply", "end", "delete")
-
-
 @job_actor(queue=QUEUE_SYSTEM, refuses=(Refused,))
 def maintenance_window(job: Job, window_id: int, action: str = "apply") -> dict:
     """Write a maintenance window to Zabbix (``apply``: resolved to its hosts afresh), end it
     now (``end``), or delete it from Zabbix and Postgres (``delete``)."""
     rt = get_runtime()
-    if action == "apply":
-        result = maintenance.apply_window(job, rt.zabbix, rt.netbox, window_id)
-    elif action == "end":
-        row = maintenance.find_window(job.conn, window_id, lock=True)
-        result = {"window": window_id, "expired": maintenance.end_window(job, rt.zabbix, row)}
-    elif action == "delete":
-        result = maintenance.remove_window(job, rt.zabbix, window_id)
-    else:
-        raise Refused(f"maintenance_window: no action {action!r}; one of {WINDOW_ACTIONS}")
+    result = maintenance.window_job(job, rt.zabbix, rt.netbox, window_id, action)
     job.after_commit(_nudge_if_dirty)
     return result
 

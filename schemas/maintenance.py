@@ -168,7 +168,16 @@ class WindowSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    name = fields.String(required=True, validate=[_no_nul, validate.Length(min=1, max=128)])
+    name = fields.String(
+        required=True,
+        validate=[
+            _no_nul,
+            validate.Length(min=1, max=128),
+            validate.Regexp(
+                r"^(?![0-9]+$)", error="must not be all digits (those name windows by id)"
+            ),
+        ],
+    )
     description = fields.String(load_default="", validate=[_no_nul, validate.Length(max=2048)])
     start = fields.AwareDateTime(required=True, format="iso", error_messages=_TIME_ERRORS)
     end = fields.AwareDateTime(format="iso", allow_none=True, error_messages=_TIME_ERRORS)

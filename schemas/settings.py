@@ -93,7 +93,7 @@ def status_warnings(changes: dict[str, Any]) -> list[str]:
         f"{name}: {status!r} is not a built-in NetBox status "
         f"({', '.join(NETBOX_STATUSES)}); fine if your NetBox adds it in FIELD_CHOICES, "
         "a typo otherwise"
-        for name in STATUS_FIELDS
+        for name in (*STATUS_FIELDS, "maintenance_statuses")
         for status in changes.get(name) or []
         if status not in NETBOX_STATUSES
     ]
@@ -164,6 +164,13 @@ class SettingsSchema(Schema):
                         field_name=name,
                     )
                 seen[status] = name
+        removed = set(data.get("removed_statuses") or ())
+        if both := sorted(removed & set(data.get("maintenance_statuses") or ())):
+            raise ValidationError(
+                f"status {both[0]!r} is in both removed_statuses and maintenance_statuses: a "
+                "host is either deleted or in maintenance",
+                field_name="maintenance_statuses",
+            )
 
 
 SETTINGS_FIELDS: tuple[str, ...] = tuple(SettingsSchema().fields)

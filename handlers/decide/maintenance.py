@@ -80,12 +80,15 @@ def netbox_windows(settings: dict[str, Any]) -> list[Window]:
 
 
 def live_windows(rows: Iterable[dict[str, Any]], settings: dict[str, Any]) -> tuple[Window, ...]:
-    """The windows hosts can join: operator windows not expired, and the NetBox windows the
-    settings name now (with their rows' ids when they have rows). A NetBox window whose tag
-    or status left the settings takes no new hosts; the clean-up removes it."""
+    """The windows hosts can join: operator windows not ended (rows read with the
+    database's ``now``), and the NetBox windows the settings name now (with their rows' ids
+    when they have rows). A NetBox window whose tag or status left the settings takes no
+    new hosts; the clean-up removes it."""
     wanted = {w.name: w for w in netbox_windows(settings)}
     found: list[Window] = []
     for row in rows:
+        if ended(row, wanted, row["now"]):
+            continue  # the clean-up ends it; it takes no new hosts meanwhile
         if row["owner"] == NETBOX:
             if row["name"] in wanted:
                 wanted[row["name"]] = Window(
@@ -103,6 +106,25 @@ def live_windows(rows: Iterable[dict[str, Any]], settings: dict[str, Any]) -> tu
             )
         )
     return (*found, *wanted.values())
+
+
+def ended(row: dict[str, Any], netbox_names: Iterable[str], now: datetime) -> bool:
+    """Whether the clean-up ends a window: an operator's past its end, or a NetBox window
+    whose tag or status the settings no longer name."""
+    if row["owner"] == NETBOX:
+        return row["name"] not in netbox_names
+    return row["ends_at"] is not None and row["ends_at"] <= now
+
+
+def reserved_name(name: str) -> bool:
+    """Names of the service's NetBox windows, which an operator's window may not take."""
+    return name.startswith(("NetBox tag ", "NetBox status "))
+
+
+def window_mark(window_id: int) -> str:
+    """What the description of a window's Zabbix maintenance ends with: how the service
+    knows its own maintenance again (and never takes over one made by hand)."""
+    return f"[netbox-zabbix-consumer window {window_id}]"
 
 
 def uses(windows: Iterable[Window]) -> frozenset[str]:
@@ -229,7 +251,7 @@ def maintenance_params(
     start = int(row["starts_at"].timestamp())
     return {
         "name": row["name"],
-        "description": row["description"] or "",
+        "description": "\n\n".join(filter(None, (row["description"], window_mark(row["id"])))),
         "active_since": start,
         "active_till": int(row["ends_at"].timestamp()) if row["ends_at"] else ZABBIX_MAX_DATE,
         "maintenance_type": WITH_DATA if row["collect_data"] else NO_DATA,

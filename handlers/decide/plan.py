@@ -510,7 +510,8 @@ def _in_windows(reading: Reading, step: TargetPlan) -> TargetPlan:
     describes (a host kept as it is, held back or without a primary IP, keeps its own)."""
     entry = reading.objects.get(step.target)
     if (
-        step.action not in (CREATE, UPDATE, DISABLE, IN_STEP)
+        not reading.windows  # no window to join: no maintenance write, no lock
+        or step.action not in (CREATE, UPDATE, DISABLE, IN_STEP)
         or entry is None
         or step.no_primary_ip
         or step.target in reading.protected
@@ -542,7 +543,11 @@ def _without_primary_ip(
         "no_primary_ip": True,
     }
     if policy == "delete":
-        return TargetPlan(action=DELETE, **common)
+        window = reading.protected.get(target)
+        if window and not reading.settings["delete_during_maintenance"]:
+            why = f"{common['reason']}; held back by {window}"
+            return replace(_held_back(reading, target, config, actual, why), no_primary_ip=True)
+        return TargetPlan(action=DELETE, windows=frozenset(), **common)
     desired = kept_host(actual, target, **({"status": 1} if policy == "disable" else {}))
     changes = diff(desired, actual, reading.settings)
     return TargetPlan(

@@ -24,9 +24,17 @@ WRITTEN = (
 
 
 def live_rows(conn: psycopg.Connection) -> list[dict[str, Any]]:
-    """Every window not expired, in id order."""
+    """Every window not expired, in id order, each with the database's ``now``."""
     return conn.execute(
-        "SELECT * FROM maintenance_windows WHERE status <> %s ORDER BY id", [EXPIRED]
+        "SELECT *, now() AS now FROM maintenance_windows WHERE status <> %s ORDER BY id",
+        [EXPIRED],
+    ).fetchall()
+
+
+def lock_live(conn: psycopg.Connection) -> list[dict[str, Any]]:
+    """Lock every window not expired, in id order (the order reconcile runs lock in)."""
+    return conn.execute(
+        "SELECT * FROM maintenance_windows WHERE status <> %s ORDER BY id FOR UPDATE", [EXPIRED]
     ).fetchall()
 
 
@@ -39,15 +47,21 @@ def all_rows(conn: psycopg.Connection) -> list[dict[str, Any]]:
 
 
 def find(conn: psycopg.Connection, key: str | int, *, lock: bool = False) -> dict[str, Any] | None:
-    """The window named ``key``, or with id ``key``; locked for the transaction with ``lock``."""
-    by_id = isinstance(key, int) or (isinstance(key, str) and key.isdigit())
-    row = conn.execute(
-        "SELECT * FROM maintenance_windows WHERE "
-        + ("id = %s" if by_id else "name = %s")
-        + (" FOR UPDATE" if lock else ""),
-        [int(key) if by_id else key],
+    """The window named ``key``, else the one whose id it is (names are never all digits);
+    locked for the transaction with ``lock``."""
+    lock_clause = " FOR UPDATE" if lock else ""
+    if isinstance(key, str):
+        row = conn.execute(
+            "SELECT * FROM maintenance_windows WHERE name = %s" + lock_clause, [key]
+        ).fetchone()
+        if row is not None or not (key.isascii() and key.isdigit()):
+            return row
+    window_id = int(key)
+    if not 0 < window_id < 2**31:
+        return None
+    return conn.execute(
+        "SELECT * FROM maintenance_windows WHERE id = %s" + lock_clause, [window_id]
     ).fetchone()
-    return row
 
 
 def members(
@@ -74,32 +88,42 @@ def memberships_of(conn: psycopg.Connection, targets: list[str]) -> list[dict[st
 
 
 def add_netbox_windows(conn: psycopg.Connection, windows: Iterable[Window]) -> None:
-    """Rows for the service's NetBox windows that have none yet, open-ended from now."""
+    """Rows for the service's NetBox windows, open-ended from now: a new row, or an
+    expired one (its tag or status came back to the settings) made live again. The
+    Zabbix type follows ``maintenance_collect_data``; a change marks the row for the next
+    write (``updated_at`` after ``applied_at``)."""
     for window in windows:
         conn.execute(
-            "INSERT INTO maintenance_windows (name, owner, starts_at, scope, collect_data,"
+            "INSERT INTO maintenance_windows AS w (name, owner, starts_at, scope, collect_data,"
             " description, created_by)"
-            " SELECT %s, %s, now(), %s, maintenance_collect_data, %s, 'netbox-zabbix-consumer'"
-            " FROM settings WHERE id ON CONFLICT (name) DO NOTHING",
-            [
-                window.name,
-                NETBOX,
-                Jsonb(window.scope),
-                "NetBox objects with "
+            " SELECT %(name)s, %(owner)s, now(), %(scope)s, s.maintenance_collect_data,"
+            " %(description)s, 'netbox-zabbix-consumer' FROM settings s WHERE s.id"
+            " ON CONFLICT (name) DO UPDATE SET collect_data = EXCLUDED.collect_data,"
+            " updated_at = now(), status = CASE WHEN w.status = 'expired' THEN 'pending'"
+            " ELSE w.status END, starts_at = CASE WHEN w.status = 'expired' THEN now()"
+            " ELSE w.starts_at END, expired_at = NULL"
+            " WHERE w.owner = %(owner)s AND (w.status = 'expired'"
+            " OR w.collect_data <> EXCLUDED.collect_data)",
+            {
+                "name": window.name,
+                "owner": NETBOX,
+                "scope": Jsonb(window.scope),
+                "description": "NetBox objects with "
                 + ", ".join(f"{k} {', '.join(v)}" for k, v in window.scope.items()),
-            ],
+            },
         )
 
 
 def lock(
-    conn: psycopg.Connection, names: Iterable[str], targets: list[str]
+    conn: psycopg.Connection, names: Iterable[str], targets: list[str], *, lock: bool = True
 ) -> list[dict[str, Any]]:
-    """Lock, in id order (no deadlock), the live windows named or holding one of
-    ``targets``: the member sets of locked windows change one transaction at a time."""
+    """The live windows named or holding one of ``targets``; with ``lock``, locked in id
+    order (no deadlock): the member sets of locked windows change one transaction at a
+    time."""
     return conn.execute(
         "SELECT * FROM maintenance_windows WHERE status <> %s AND (name = ANY(%s) OR id IN"
         " (SELECT window_id FROM maintenance_members WHERE target = ANY(%s)))"
-        " ORDER BY id FOR UPDATE",
+        " ORDER BY id" + (" FOR UPDATE" if lock else ""),
         [EXPIRED, sorted(names), targets],
     ).fetchall()
 
@@ -157,28 +181,18 @@ def update(conn: psycopg.Connection, window_id: int, values: dict[str, Any]) -> 
 
 
 def end_now(conn: psycopg.Connection, window_id: int) -> None:
-    """The window ends now; a pending one is cancelled (its start moves to a minute ago)."""
+    """The window ends now; a pending one is cancelled (its start moves to a minute ago).
+    An expired one stays as it is."""
     conn.execute(
         "UPDATE maintenance_windows SET ends_at = now(),"
         " starts_at = LEAST(starts_at, now() - interval '1 minute'), updated_at = now()"
-        " WHERE id = %s",
+        " WHERE id = %s AND status <> 'expired'",
         [window_id],
     )
 
 
 def delete(conn: psycopg.Connection, window_id: int) -> None:
     conn.execute("DELETE FROM maintenance_windows WHERE id = %s", [window_id])
-
-
-def ended(conn: psycopg.Connection, netbox_names: list[str]) -> list[dict[str, Any]]:
-    """Windows the clean-up ends: operator windows past their end, and NetBox windows whose
-    tag or status the settings no longer name; locked, in id order."""
-    return conn.execute(
-        "SELECT * FROM maintenance_windows WHERE status <> %s AND ((owner = 'operator' AND"
-        " ends_at <= now()) OR (owner = 'netbox' AND NOT (name = ANY(%s))))"
-        " ORDER BY id FOR UPDATE",
-        [EXPIRED, netbox_names],
-    ).fetchall()
 
 
 def purge_expired(conn: psycopg.Connection, retention_days: int) -> int:

@@ -21,6 +21,8 @@ from collections.abc import Callable
 from typing import Any
 
 import psycopg
+import psycopg.errors
+import pynetbox
 from marshmallow import ValidationError
 
 from handlers.decide.maintenance import (
@@ -28,15 +30,20 @@ from handlers.decide.maintenance import (
     EXPIRED,
     FAILED,
     NETBOX,
+    OPERATOR,
     PENDING,
     Window,
+    ended,
     live_windows,
     maintenance_params,
     member_changes,
     netbox_windows,
+    protecting,
+    reserved_name,
     status_now,
+    window_mark,
 )
-from handlers.decide.targets import target_of
+from handlers.decide.targets import split_target, target_of
 from handlers.gateways import dirty_targets, host_configs, mirrors
 from handlers.gateways import maintenance as windows
 from handlers.gateways import zabbix_maintenance as zabbix
@@ -45,6 +52,7 @@ from handlers.gateways.settings import read_settings
 from handlers.gateways.zabbix import ZabbixAPIException, ZabbixGateway, ZabbixUnavailable
 from handlers.jobs.operator import Exists, Refused
 from handlers.runner import Job
+from handlers.runner import Refused as JobRefused
 from schemas.maintenance import SCOPE_KEYS, WindowSchema, window_end
 from schemas.netbox import DEVICE, VM
 from schemas.settings import format_errors
@@ -57,6 +65,8 @@ NETBOX_FILTERS = {
     "tags": "tag",
     "statuses": "status",
 }
+#: What the ``maintenance_window`` job does with a window.
+WINDOW_ACTIONS = ("apply", "end", "delete")
 #: Scope keys named in NetBox, and those named in Zabbix (its mirrors).
 NETBOX_NAMES = ("sites", "regions", "tenants", "clusters", "tags")
 MIRROR_NAMES = ("host_groups", "proxies", "proxy_groups")
@@ -80,8 +90,16 @@ def check_window(
         data = WindowSchema().load(body)
     except ValidationError as exc:
         raise Refused("maintenance window", format_errors(exc.messages).splitlines()) from None
+    if reserved_name(data["name"]):
+        raise Refused(
+            "maintenance window",
+            [
+                f"name: {data['name']!r} is kept for the service's NetBox windows (the "
+                "settings maintenance_tags and maintenance_statuses): choose another name"
+            ],
+        )
     taken = windows.find(conn, data["name"])
-    if taken is not None and taken["id"] != same:
+    if taken is not None and taken["name"] == data["name"] and taken["id"] != same:
         raise Exists(
             "maintenance window",
             [f"a maintenance window named {data['name']!r} exists already (id {taken['id']})"],
@@ -168,7 +186,12 @@ def create_window(
 ) -> dict[str, Any]:
     """Check and record a new window; the ``maintenance_window`` job then writes it to
     Zabbix."""
-    return windows.insert(conn, check_window(conn, netbox, body), created_by)
+    values = check_window(conn, netbox, body)
+    try:
+        with conn.transaction():
+            return windows.insert(conn, values, created_by)
+    except psycopg.errors.UniqueViolation:  # the same name, written at the same moment
+        raise _taken(values["name"]) from None
 
 
 def update_window(
@@ -182,35 +205,64 @@ def update_window(
     merged = {**as_body(row), **changes}
     if "duration" in changes:
         merged.pop("end", None)
-    return windows.update(conn, row["id"], check_window(conn, netbox, merged, same=row["id"]))
+    values = check_window(conn, netbox, merged, same=row["id"])
+    try:
+        with conn.transaction():
+            return windows.update(conn, row["id"], values)
+    except psycopg.errors.UniqueViolation:
+        raise _taken(values["name"]) from None
+
+
+def _taken(name: str) -> Exists:
+    return Exists("maintenance window", [f"a maintenance window named {name!r} exists already"])
 
 
 # -- resolved and written to Zabbix ------------------------------------------------------
 
 
+class Unresolved(ValueError):
+    """A window's scope names something NetBox no longer shows: its hosts are left as they
+    are rather than dropped (the token may have lost sight of it)."""
+
+
 def resolve(
-    conn: psycopg.Connection, zbx: ZabbixGateway, netbox: Any, row: dict[str, Any]
+    conn: psycopg.Connection,
+    zbx: ZabbixGateway,
+    netbox: Any,
+    row: dict[str, Any],
+    current: dict[str, str | None],
 ) -> dict[str, str | None]:
     """The hosts a window covers now (hostid -> target): its host configs, those of the
-    NetBox objects its scope finds (a list request per kind of object and of scope), and
-    the hosts its proxies and proxy groups monitor."""
+    NetBox objects its scope finds (a list request per kind of object and of scope value
+    set), and the hosts its proxies and proxy groups monitor. Of an operator's window, a
+    host of ``current`` whose object NetBox no longer has stays: its deletion is held back
+    until the window ends. Raises :class:`Unresolved` for a name NetBox does not know."""
     scope = row["scope"]
     targets = set(scope.get("hosts") or ())
+    ids: dict[str, set[int]] = {DEVICE: set(), VM: set()}
     for key, name in NETBOX_FILTERS.items():
         if not scope.get(key):
             continue
-        # A name NetBox no longer has would fail the whole request (400): asked first.
-        values = (
-            sorted(netbox.find_named(key, scope[key])) if key in NETBOX_NAMES else list(scope[key])
-        )
+        values = list(scope[key])
+        if key in NETBOX_NAMES:
+            # A name NetBox does not know would fail the whole request (400).
+            known = netbox.find_named(key, values)
+            if missing := [v for v in values if v not in known]:
+                raise Unresolved(
+                    f"NetBox has no {key} {', '.join(map(repr, missing))} (or the token may "
+                    "not see them): the window keeps its hosts"
+                )
         # NetBox's tag filter wants every tag given: one request per tag finds any.
-        for chunk in [[v] for v in values] if key == "tags" else [values] if values else []:
+        for chunk in [[v] for v in values] if key == "tags" else [values]:
             for kind in (DEVICE, VM):
-                targets |= {target_of(kind, i) for i in netbox.ids_where(kind, **{name: chunk})}
+                ids[kind] |= _ids_where(netbox, kind, key, **{name: chunk})
     if scope.get("clusters"):
-        cluster_ids = sorted(netbox.find_named("clusters", scope["clusters"]).values())
-        for kind in (DEVICE, VM) if cluster_ids else ():
-            targets |= {target_of(kind, i) for i in netbox.ids_where(kind, cluster_id=cluster_ids)}
+        known = netbox.find_named("clusters", scope["clusters"])
+        if missing := [c for c in scope["clusters"] if c not in known]:
+            raise Unresolved(f"NetBox has no cluster {', '.join(map(repr, missing))}")
+        for kind in (DEVICE, VM):
+            ids[kind] |= netbox.ids_where(kind, cluster_id=sorted(known.values()))
+    targets |= {target_of(kind, i) for kind, found in ids.items() for i in found}
     found: dict[str, str | None] = {
         c["hostid"]: t
         for t, c in host_configs.load_host_configs(conn, sorted(targets)).items()
@@ -224,9 +276,40 @@ def resolve(
     ]
     if proxies or groups:
         monitored = zabbix.monitored_by(zbx, proxies, groups)
-        known = host_configs.targets_of_hostids(conn, monitored)
-        found |= {h: known.get(h) for h in monitored if h not in found}
+        known_targets = host_configs.targets_of_hostids(conn, monitored)
+        found |= {h: known_targets.get(h) for h in monitored if h not in found}
+    if row["owner"] == OPERATOR:
+        found |= _held(netbox, current, found)
     return found
+
+
+def _ids_where(netbox: Any, kind: str, key: str, **filters: Any) -> set[int]:
+    """The objects a filter finds; a status one kind of object does not have (``inventory``
+    is a device status only) finds none of that kind, where NetBox answers 400."""
+    try:
+        return netbox.ids_where(kind, **filters)
+    except pynetbox.RequestError as exc:
+        if key != "statuses" or exc.req.status_code != 400:
+            raise
+        return set()
+
+
+def _held(
+    netbox: Any, current: dict[str, str | None], found: dict[str, str | None]
+) -> dict[str, str | None]:
+    """The members of ``current`` not found again whose object NetBox no longer has: kept
+    (a reconcile run holds their deletion back while the window lasts)."""
+    left: dict[str, list[int]] = {}
+    for hostid, target in current.items():
+        if target and hostid not in found:
+            kind, object_id = split_target(target)
+            left.setdefault(kind, []).append(object_id)
+    gone = {
+        target_of(kind, i)
+        for kind, object_ids in left.items()
+        for i in set(object_ids) - netbox.ids_where(kind, id=object_ids)
+    }
+    return {h: t for h, t in current.items() if t in gone}
 
 
 def write_window(
@@ -238,22 +321,25 @@ def write_window(
     undo: Callable[[str, Callable[[], Any]], None] | None = None,
     unreachable: Exception | None = None,
 ) -> bool:
-    """Make the window's Zabbix maintenance hold ``hosts`` (and its host groups): created,
-    updated, or deleted when it holds nothing (the row stays, and the maintenance comes back
-    when a host joins); then record the members and the status. A refusal (or Zabbix
-    unreachable, given as ``unreachable`` when the client could not even log in) makes the
-    row ``failed`` with the reason, for the clean-up to try again; returns whether Zabbix
-    took it. With ``undo`` (a reconcile run), Zabbix unreachable fails the run instead, and
-    the write's undo goes to the run's journal."""
+    """Make the window's Zabbix maintenance hold ``hosts`` (those Zabbix still has) and its
+    host groups: created, updated, or deleted when it holds nothing (the row stays, and
+    the maintenance comes back when a host joins); then record the members and the status.
+    A refusal (or Zabbix unreachable, given as ``unreachable`` when the client could not
+    even log in) makes the row ``failed`` with the reason, for the clean-up to try again;
+    returns whether Zabbix took it. With ``undo`` (a reconcile run), Zabbix unreachable
+    fails the run instead, and the write's undo goes to the run's journal."""
     before = windows.members(job.conn, [row["id"]])[row["id"]]
-    windows.replace_members(job.conn, row["id"], hosts)
     try:
         if zbx is None:
             raise unreachable or ZabbixUnavailable("Zabbix API did not answer")
+        there = zabbix.existing_hosts(zbx, sorted(hosts))
+        hosts = {h: t for h, t in hosts.items() if h in there}
+        windows.replace_members(job.conn, row["id"], hosts)
         maintenanceid = _write(zbx, row, hosts)
     except (ZabbixAPIException, ZabbixUnavailable) as exc:
         if undo is not None and isinstance(exc, ZabbixUnavailable):
             raise
+        windows.replace_members(job.conn, row["id"], hosts)
         _failed(job, row, f"Zabbix did not take it: {exc}; the maintenance clean-up tries again")
         return False
     if undo is not None:
@@ -278,48 +364,7 @@ def _write(zbx: ZabbixGateway, row: dict[str, Any], hosts: dict[str, Any]) -> st
         zabbix.delete(zbx, row["maintenanceid"])
         return None
     params = maintenance_params(zbx.dialect, row, hosts, row["groupids"])
-    return zabbix.write(zbx, row["maintenanceid"], params)
-
-
-def apply_window(job: Job, zbx: ZabbixGateway, netbox: Any, window_id: int) -> dict[str, Any]:
-    """Resolve a window and write it to Zabbix (the ``maintenance_window`` job); one past
-    its end is ended instead."""
-    row = windows.find(job.conn, window_id, lock=True)
-    if row is None or row["status"] == EXPIRED:
-        return {"window": window_id, "skipped": "gone or expired"}
-    if row["ends_at"] is not None and row["ends_at"] <= database_now(job.conn):
-        return {"window": window_id, "expired": end_window(job, zbx, row)}
-    hosts = resolve(job.conn, zbx, netbox, row)
-    written = write_window(job, zbx, row, hosts)
-    return {"window": window_id, "hosts": len(hosts), "written": written}
-
-
-def end_window(
-    job: Job, zbx: ZabbixGateway | None, row: dict[str, Any], unreachable: Exception | None = None
-) -> bool:
-    """Delete an ended window's maintenance from Zabbix and mark the window expired; the
-    targets of its hosts are marked dirty (a delete held back during the window happens
-    now). Refused or unreachable: the row says ``failed``, and the next clean-up retries."""
-    try:
-        if zbx is None:
-            raise unreachable or ZabbixUnavailable("Zabbix API did not answer")
-        zabbix.delete(zbx, row["maintenanceid"])
-    except (ZabbixAPIException, ZabbixUnavailable) as exc:
-        _failed(
-            job,
-            row,
-            f"ended, but Zabbix did not delete its maintenance: {exc}; the next clean-up "
-            "tries again",
-        )
-        return False
-    _release(job, row, "ended")
-    windows.record(job.conn, row["id"], status=EXPIRED, maintenanceid=None)
-    job.log(
-        "info",
-        f"maintenance window {row['name']!r} ended and left Zabbix",
-        data={"window": row["id"]},
-    )
-    return True
+    return zabbix.write(zbx, row["maintenanceid"], params, window_mark(row["id"]))
 
 
 def _failed(job: Job, row: dict[str, Any], why: str) -> None:
@@ -332,27 +377,79 @@ def _failed(job: Job, row: dict[str, Any], why: str) -> None:
     job.log("error", f"maintenance window {row['name']!r}: {why}", data={"window": row["id"]})
 
 
-def _release(job: Job, row: dict[str, Any], how: str) -> None:
-    """The window lets its hosts go: their targets are marked dirty (a delete held back
-    during the window happens in the next run)."""
+def _release(job: Job, row: dict[str, Any]) -> list[str]:
+    """The window lets its hosts go; returns their targets, for the caller to mark dirty
+    (a delete held back during the window happens in the next run) as its last write, so
+    that events marking them meanwhile never wait on this job."""
     held = windows.members(job.conn, [row["id"]])[row["id"]]
-    dirty_targets.mark_many(
-        job.conn, {t: f"maintenance window {row['name']!r} {how}" for t in held.values() if t}
-    )
     windows.replace_members(job.conn, row["id"], {})
+    return sorted({t for t in held.values() if t})
 
 
-def remove_window(job: Job, zbx: ZabbixGateway, window_id: int) -> dict[str, Any]:
-    """Delete a window: its Zabbix maintenance first, then the row (the ``delete`` of
-    ``maintenance_window``). Zabbix refusing fails the job, and the row stays."""
+def _mark(job: Job, targets: list[str], why: str) -> None:
+    dirty_targets.mark_many(job.conn, dict.fromkeys(targets, why))
+
+
+def end_window(
+    job: Job, zbx: ZabbixGateway | None, row: dict[str, Any], unreachable: Exception | None = None
+) -> list[str] | None:
+    """Delete an ended window's maintenance from Zabbix and mark the window expired; returns
+    the targets of its hosts, to mark dirty. Refused or unreachable: the row says
+    ``failed``, the next clean-up retries, and None is returned."""
+    try:
+        if zbx is None:
+            raise unreachable or ZabbixUnavailable("Zabbix API did not answer")
+        zabbix.delete(zbx, row["maintenanceid"])
+    except (ZabbixAPIException, ZabbixUnavailable) as exc:
+        _failed(
+            job,
+            row,
+            f"ended, but Zabbix did not delete its maintenance: {exc}; the next clean-up "
+            "tries again",
+        )
+        return None
+    released = _release(job, row)
+    windows.record(job.conn, row["id"], status=EXPIRED, maintenanceid=None)
+    job.log(
+        "info",
+        f"maintenance window {row['name']!r} ended and left Zabbix",
+        data={"window": row["id"]},
+    )
+    return released
+
+
+def window_job(
+    job: Job, zbx: ZabbixGateway, netbox: Any, window_id: int, action: str
+) -> dict[str, Any]:
+    """The ``maintenance_window`` job: write a window to Zabbix (``apply``: resolved
+    afresh; one past its end is ended instead), end it (``end``), or delete it from Zabbix
+    and Postgres (``delete``). A window gone meanwhile is skipped."""
+    if action not in WINDOW_ACTIONS:
+        raise JobRefused(f"maintenance_window: no action {action!r}; one of {WINDOW_ACTIONS}")
     row = windows.find(job.conn, window_id, lock=True)
-    if row is None:
-        return {"window": window_id, "skipped": "gone"}
-    zabbix.delete(zbx, row["maintenanceid"])
-    _release(job, row, "deleted")
-    windows.delete(job.conn, row["id"])
-    job.log("info", f"maintenance window {row['name']!r} deleted", data={"window": row["id"]})
-    return {"window": window_id, "deleted": True}
+    if row is None or (row["status"] == EXPIRED and action != "delete"):
+        return {"window": window_id, "skipped": "gone or expired"}
+    now = database_now(job.conn)
+    if action == "delete":
+        zabbix.delete(zbx, row["maintenanceid"])
+        released = _release(job, row)
+        windows.delete(job.conn, row["id"])
+        job.log("info", f"maintenance window {row['name']!r} deleted", data={"window": row["id"]})
+        _mark(job, released, f"maintenance window {row['name']!r} deleted")
+        return {"window": window_id, "deleted": True}
+    if action == "end" or ended(
+        row, [w.name for w in netbox_windows(read_settings(job.conn))], now
+    ):
+        released = end_window(job, zbx, row)
+        _mark(job, released or [], f"maintenance window {row['name']!r} ended")
+        return {"window": window_id, "expired": released is not None}
+    current = windows.members(job.conn, [row["id"]])[row["id"]]
+    try:
+        hosts = resolve(job.conn, zbx, netbox, row, current)
+    except Unresolved as exc:
+        _failed(job, row, str(exc))
+        return {"window": window_id, "written": False}
+    return {"window": window_id, "hosts": len(hosts), "written": write_window(job, zbx, row, hosts)}
 
 
 def cleanup(
@@ -360,35 +457,44 @@ def cleanup(
 ) -> dict[str, Any]:
     """SystemJobMaintenanceCleanup: end the windows past their end (and the NetBox windows
     the settings no longer name), resolve the live ones again (rewriting only those whose
-    hosts changed, or that failed), and purge expired windows past the retention.
-    ``zbx`` None: Zabbix could not be reached (``unreachable`` says how)."""
+    hosts changed, that changed since written, or that failed), and purge expired windows
+    past the retention. Every window is locked at once, in id order, as reconcile runs lock
+    them; hosts released are marked dirty last. ``zbx`` None: Zabbix could not be reached
+    (``unreachable`` says how)."""
     settings = read_settings(job.conn)
-    wanted = netbox_windows(settings)
-    ended = windows.ended(job.conn, [w.name for w in wanted])
-    expired = sum(end_window(job, zbx, row, unreachable) for row in ended)
-    windows.add_netbox_windows(job.conn, wanted)
-    rewritten = 0
-    # Zabbix unreachable: the live windows stay as they are until the next run.
-    for row in windows.live_rows(job.conn) if zbx is not None else ():
-        row = windows.find(job.conn, row["id"], lock=True)
-        if row is None or row["status"] == EXPIRED or row["id"] in {r["id"] for r in ended}:
+    wanted = [w.name for w in netbox_windows(settings)]
+    windows.add_netbox_windows(job.conn, netbox_windows(settings))
+    now = database_now(job.conn)
+    rows = windows.lock_live(job.conn)
+    released: list[str] = []
+    expired = rewritten = not_expired = 0
+    for row in rows:
+        if ended(row, wanted, now):
+            done = end_window(job, zbx, row, unreachable)
+            expired += done is not None
+            not_expired += done is None
+            released += done or []
             continue
+        if zbx is None:
+            continue  # Zabbix unreachable: live windows stay as they are until the next run
+        current = windows.members(job.conn, [row["id"]])[row["id"]]
         try:
-            hosts = resolve(job.conn, zbx, netbox, row)
-        except Exception as exc:  # noqa: BLE001 -- NetBox down: the window stays as it is
+            hosts = resolve(job.conn, zbx, netbox, row, current)
+        except Exception as exc:  # noqa: BLE001 -- NetBox down or a name gone: kept as it is
             job.partial = True
             job.log("warning", f"maintenance window {row['name']!r}: not resolved again: {exc}")
             continue
-        current = windows.members(job.conn, [row["id"]])[row["id"]]
         in_zabbix = bool(row["maintenanceid"]) == bool(hosts or row["groupids"])
-        if hosts != current or row["status"] == FAILED or not in_zabbix:
+        changed = row["applied_at"] is None or row["updated_at"] > row["applied_at"]
+        if hosts != current or row["status"] == FAILED or not in_zabbix or changed:
             rewritten += write_window(job, zbx, row, hosts)
-        elif row["status"] == PENDING and status_now(row, database_now(job.conn)) == ACTIVE:
+        elif row["status"] == PENDING and status_now(row, now) == ACTIVE:
             windows.record(job.conn, row["id"], status=ACTIVE, maintenanceid=row["maintenanceid"])
     purged = windows.purge_expired(job.conn, settings["maintenance_retention_days"])
+    _mark(job, released, "its maintenance window ended")
     return {
         "expired": expired,
-        "not_expired": len(ended) - expired,
+        "not_expired": not_expired,
         "rewritten": rewritten,
         "purged": purged,
     }
@@ -398,13 +504,15 @@ def cleanup(
 
 
 def run_windows(
-    conn: psycopg.Connection, targets: list[str]
-) -> tuple[tuple[Window, ...], list[dict[str, Any]]]:
+    conn: psycopg.Connection, targets: list[str], settings: dict[str, Any]
+) -> tuple[tuple[Window, ...], dict[str, str]]:
     """What a reconcile run reads of maintenance: the windows hosts can join, and the
-    windows its targets' hosts are in."""
-    return live_windows(windows.live_rows(conn), read_settings(conn)), windows.memberships_of(
-        conn, targets
-    )
+    targets whose deletion an active window holds back. One query when there is no window."""
+    rows = windows.live_rows(conn)
+    if not rows:
+        return live_windows((), settings), {}
+    held = protecting(windows.memberships_of(conn, targets), rows[0]["now"])
+    return live_windows(rows, settings), held
 
 
 def follow_hosts(
@@ -417,18 +525,46 @@ def follow_hosts(
 ) -> list[str]:
     """Move the hosts a reconcile run decided on into and out of windows: ``wanted`` maps
     each target to the windows it belongs in, ``hostids`` to its host after the run's
-    writes (None: deleted). The windows concerned are locked (one run at a time changes a
-    window), and each changed one is written to Zabbix once. Returns their names."""
+    writes (None: deleted). The changes are worked out first without locks; only the
+    windows that change are then locked (one run at a time changes a window, and the
+    change is worked out again under the lock) and written to Zabbix, once each. Returns
+    their names."""
     if not wanted:
         return []
     names = set().union(*wanted.values())
-    windows.add_netbox_windows(job.conn, [w for w in known if w.id is None and w.name in names])
-    rows = {r["name"]: r for r in windows.lock(job.conn, names, sorted(wanted))}
-    if not rows:
+    current = _members_by_name(job.conn, names, sorted(wanted), lock=False)
+    changes = member_changes(
+        {n: m for n, (_, m) in current.items()},
+        {
+            t: w & (current.keys() | {k.name for k in known if k.id is None})
+            for t, w in wanted.items()
+        },
+        hostids,
+    )
+    if not changes:
         return []
-    held = windows.members(job.conn, [r["id"] for r in rows.values()])
-    current = {name: held[r["id"]] for name, r in rows.items()}
-    changed = member_changes(current, {t: w & rows.keys() for t, w in wanted.items()}, hostids)
+    windows.add_netbox_windows(job.conn, [w for w in known if w.id is None and w.name in changes])
+    locked = _members_by_name(job.conn, set(changes), sorted(wanted), lock=True, only=True)
+    changed = member_changes(
+        {n: m for n, (_, m) in locked.items()},
+        {t: w & locked.keys() for t, w in wanted.items()},
+        hostids,
+    )
     for name, hosts in changed.items():
-        write_window(job, zbx, rows[name], hosts, undo=undo)
+        write_window(job, zbx, locked[name][0], hosts, undo=undo)
     return sorted(changed)
+
+
+def _members_by_name(
+    conn: psycopg.Connection,
+    names: set[str],
+    targets: list[str],
+    *,
+    lock: bool,
+    only: bool = False,
+) -> dict[str, tuple[dict[str, Any], dict[str, str | None]]]:
+    """name -> (row, members) of the live windows named or holding one of ``targets``
+    (with ``only``: just those named), locked in id order with ``lock``."""
+    rows = windows.lock(conn, names, [] if only else targets, lock=lock)
+    held = windows.members(conn, [r["id"] for r in rows])
+    return {r["name"]: (r, held[r["id"]]) for r in rows}

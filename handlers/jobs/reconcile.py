@@ -31,7 +31,6 @@ from typing import Any
 from handlers.decide.archive import archive_payloads, archived_names, unarchive_payload
 from handlers.decide.group_names import mapping_uses
 from handlers.decide.host_state import Ids
-from handlers.decide.maintenance import protecting
 from handlers.decide.maintenance import uses as maintenance_uses
 from handlers.decide.ownership import link_refused
 from handlers.decide.payloads import (
@@ -66,7 +65,7 @@ from handlers.gateways import (
     target_failures,
     zabbix_hosts,
 )
-from handlers.gateways.postgres import Store, database_now
+from handlers.gateways.postgres import Store
 from handlers.gateways.settings import read_settings
 from handlers.gateways.zabbix import ZabbixGateway
 from handlers.jobs import maintenance
@@ -113,7 +112,8 @@ def read(
         kind, object_id = split_target(target)
         by_kind.setdefault(kind, []).append(object_id)
     rules = mappings.load_mappings(conn)
-    live, held = maintenance.run_windows(conn, targets)
+    settings = read_settings(conn)
+    live, held = maintenance.run_windows(conn, targets, settings)
     uses = mapping_uses(rules) | maintenance_uses(live)
     objects = {
         target_of(kind, object_id): entry
@@ -125,12 +125,12 @@ def read(
         targets=list(targets),
         objects=objects,
         configs=configs,
-        settings=read_settings(conn),
+        settings=settings,
         mappings=rules,
         provisioned=provisioned or {},
         deleted=deletion_proofs(conn, netbox, targets, objects, set(configs)),
         windows=live,
-        protected=protecting(held, database_now(conn)),
+        protected=held,
     )
     return reading, zabbix_hosts.read(zbx, lookups(reading))
 

@@ -46,6 +46,7 @@ from handlers.gateways import (
 from handlers.gateways.postgres import Store, read_only
 from handlers.gateways.settings import read_settings
 from handlers.gateways.zabbix import ZabbixGateway
+from handlers.jobs import maintenance
 from handlers.jobs.reconcile import DEFAULT_BATCH, deletion_proofs, plan_targets
 from handlers.runner import Job
 from schemas.netbox import HOST_TYPES
@@ -93,6 +94,8 @@ def compare_all(
         settings=settings,
         mappings=rules,
         deleted=deletion_proofs(conn, netbox, targets, objects, set(configs) | set(view.owned)),
+        # Deletes an active window holds back are not counted against max_deletions.
+        protected=maintenance.run_windows(conn, targets, settings)[1],
     )
     wanted = lookups(reading)
     ids = zabbix_hosts.read_ids(zbx, wanted.groups, wanted.templates, proxies)

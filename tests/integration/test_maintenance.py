@@ -174,6 +174,11 @@ def test_tagging_a_device_puts_its_host_into_the_services_window(stack, windows)
     both = sorted([*wanted, hostid(stack, f"dcim.device:{b}")])
     wait_for(lambda: hostids(zabbix, name) == both, "both tagged hosts in the window", 30)
 
+    # The type of the service's windows follows maintenance_collect_data (at the clean-up).
+    stack.db.execute("UPDATE settings SET maintenance_collect_data = false")
+    assert run(stack, "maintenance_cleanup")["status"] == "succeeded"
+    assert in_zabbix(zabbix, name)["maintenance_type"] == "1"
+
     sim.sim.update_device(a, tags=[])
     stack.settle()
     assert hostids(zabbix, name) == [hostid(stack, f"dcim.device:{b}")]
@@ -183,6 +188,15 @@ def test_tagging_a_device_puts_its_host_into_the_services_window(stack, windows)
     assert in_zabbix(zabbix, name) is None
     row = window_row(stack, name)
     assert (row["owner"], row["maintenanceid"], row["status"]) == ("netbox", None, "active")
+
+    # The tag leaves the settings: its window ends; back in them, the window lives again.
+    stack.db.execute("UPDATE settings SET maintenance_tags = '{}'")
+    assert run(stack, "maintenance_cleanup")["result"]["expired"] == 1
+    assert window_row(stack, name)["status"] == "expired"
+    stack.db.execute("UPDATE settings SET maintenance_tags = '{maintenance}'")
+    sim.sim.update_device(a, tags=["maintenance"])
+    wait_for(lambda: hostids(zabbix, name) == wanted, "the tagged host in the window again", 30)
+    assert window_row(stack, name)["status"] == "active"
 
 
 class TestCleanup:
@@ -256,7 +270,8 @@ class TestCleanup:
 def test_a_host_in_an_active_window_is_disabled_and_deleted_when_the_window_ends(stack, windows):
     sim, _, zabbix = stack
     stack.db.execute("UPDATE settings SET delete_mode = 'hard'")
-    dev = sim.sim.create_device("mw-keep", ip="10.0.84.1/24")
+    dev = sim.sim.create_device("mw-keep", ip="10.0.84.1/24", site=site_ref("dc5"))
+    other = sim.sim.create_device("mw-stays", ip="10.0.84.2/24", site=site_ref("dc5"))
     stack.settle()
     target = f"dcim.device:{dev}"
     kept = hostid(stack, target)
@@ -265,14 +280,21 @@ def test_a_host_in_an_active_window_is_disabled_and_deleted_when_the_window_ends
         name="rack move",
         start=iso(now() - timedelta(minutes=5)),
         duration="2h",
-        hosts=[target],
+        sites=["dc5"],
     )
+    both = sorted([kept, hostid(stack, f"dcim.device:{other}")])
     sim.sim.delete_device(dev)
     stack.settle()
     host = one_host(zabbix, "mw-keep")
     assert (host["hostid"], host["status"]) == (kept, "1")  # disabled, not deleted
     assert hostid(stack, target) == kept
-    assert hostids(zabbix, "rack move") == [kept]
+    assert hostids(zabbix, "rack move") == both
+    # NetBox no longer lists it in the site: the clean-up and a full sync keep it all the same.
+    assert run(stack, "maintenance_cleanup")["status"] == "succeeded"
+    assert run(stack, "sync_hosts")["status"] == "succeeded"
+    stack.settle()
+    assert hostids(zabbix, "rack move") == both
+    assert one_host(zabbix, "mw-keep")["status"] == "1"
 
     with stack.runtime.store.connection() as conn:
         maintenance.windows.end_now(conn, row["id"])

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import uuid
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
@@ -28,8 +29,23 @@ assert_error = api_tests.assert_error
 make_app = api_tests.make_app
 mirror = api_tests.mirror
 
-#: A span in the future; 2026-12-07 is a Monday.
-START, END = "2026-12-07T00:00:00+00:00", "2026-12-08T00:00:00+00:00"
+
+def _monday_ahead():
+    """Midnight UTC of a Monday one to two weeks ahead: a span in the future, whatever
+    the day the suite runs."""
+    today = datetime.now(UTC).date()
+    return datetime.combine(today + timedelta(days=14 - today.weekday()), time(), UTC)
+
+
+def at(hours, form="iso"):
+    """START plus ``hours``, as the service writes times (ISO 8601, or the CLI's form)."""
+    moment = MONDAY + timedelta(hours=hours)
+    return moment.isoformat() if form == "iso" else moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+MONDAY = _monday_ahead()
+#: A span in the future, from a Monday; the day before it, and two days after.
+START, END, BEFORE, LATER = at(0), at(24), at(-24), at(48)
 
 
 @pytest.fixture
@@ -132,10 +148,9 @@ UNKNOWN = "dcim.device:1999999998"
 REFUSALS = [
     (
         "end before start",
-        ["--end", "2026-12-06T00:00:00+00:00", "--host-group", "Core"],
-        {"end": "2026-12-06T00:00:00+00:00", "host_groups": ["Core"]},
-        "end: the end (2026-12-06T00:00:00+00:00) must come after the start "
-        "(2026-12-07T00:00:00+00:00)",
+        ["--end", BEFORE, "--host-group", "Core"],
+        {"end": BEFORE, "host_groups": ["Core"]},
+        f"end: the end ({BEFORE}) must come after the start ({START})",
     ),
     (
         "unknown site",
@@ -166,8 +181,7 @@ REFUSALS = [
             ],
         },
         "periods: period 1 (weekly:sat,sun@02:00/240m) never starts between "
-        "2026-12-07T00:00:00+00:00 and 2026-12-08T00:00:00+00:00: widen the window or "
-        "change the days",
+        f"{START} and {END}: widen the window or change the days",
     ),
 ]
 
@@ -343,9 +357,7 @@ def test_the_api_creates_a_window_and_queues_its_job(api, db, netbox, names):
     assert (
         window["name"] == name and window["status"] == "pending" and window["owner"] == "operator"
     )
-    assert window["ends_at"].startswith("2026-12-07T04:00:00") and window["scope"] == {
-        "sites": ["dc1"]
-    }
+    assert window["ends_at"] == at(4) and window["scope"] == {"sites": ["dc1"]}
     assert window["created_by"] == "api:127.0.0.1"
     assert answer["actor"] == "maintenance_window"
     assert queued(db, answer["job_id"]) == ("maintenance_window", [window["id"], "apply"])
@@ -385,24 +397,21 @@ def ends_at(db, window_id):
 def test_nzc_maintenance_update_changes_the_end_and_queues_the_window_again(nzc, db, core, names):
     name = names()
     window_id = cli_window(nzc, db, name)
-    later = "2026-12-09T00:00:00+00:00"
+    later = LATER
     result = nzc("maintenance", "update", name, "--end", later, "--wait", "0")
-    assert f"  {'2026-12-07 00:00 UTC'} to 2026-12-09 00:00 UTC, collecting data" in result.output
+    assert f"  {at(0, 'cli')} to {at(48, 'cli')}, collecting data" in result.output
     assert queued(db, last_job(result)) == ("maintenance_window", [window_id, "apply"])
     row = db.execute("SELECT * FROM maintenance_windows WHERE id = %s", [window_id]).fetchone()
     assert row["ends_at"].isoformat() == later and row["scope"] == {"host_groups": ["Core"]}
 
     result = nzc("maintenance", "update", str(window_id), "--duration", "2h", "--wait", "0")
     assert queued(db, last_job(result)) == ("maintenance_window", [window_id, "apply"])
-    assert ends_at(db, window_id).isoformat() == "2026-12-07T02:00:00+00:00"
+    assert ends_at(db, window_id).isoformat() == at(2)
 
     before = counts(db)
-    refused = cli_refusal(nzc("maintenance", "update", name, "--end", "2026-12-06T00:00Z"))
-    assert refused == [
-        "end: the end (2026-12-06T00:00:00+00:00) must come after the start "
-        "(2026-12-07T00:00:00+00:00)"
-    ]
-    assert ends_at(db, window_id).isoformat() == "2026-12-07T02:00:00+00:00"
+    refused = cli_refusal(nzc("maintenance", "update", name, "--end", BEFORE))
+    assert refused == [f"end: the end ({BEFORE}) must come after the start ({START})"]
+    assert ends_at(db, window_id).isoformat() == at(2)
     assert counts(db) == before
     missing = nzc("maintenance", "update", "no-such-window", "--end", later)
     assert missing.exit_code == 1 and "no maintenance window named 'no-such-window'" in (
@@ -414,21 +423,18 @@ def test_patch_changes_the_end_and_queues_the_window_again(api, db, core, names)
     window_id = api_window(api, names())
     resp = api.patch(f"/api/v1/maintenance/{window_id}", headers=AUTH, json={"duration": "2d"})
     assert resp.status_code == 200, resp.get_json()
-    assert resp.get_json()["window"]["ends_at"].startswith("2026-12-09T00:00:00")
+    assert resp.get_json()["window"]["ends_at"] == LATER
     assert queued(db, resp.get_json()["job_id"]) == ("maintenance_window", [window_id, "apply"])
-    assert ends_at(db, window_id).isoformat() == "2026-12-09T00:00:00+00:00"
+    assert ends_at(db, window_id).isoformat() == LATER
 
     before = counts(db)
-    resp = api.patch(
-        f"/api/v1/maintenance/{window_id}", headers=AUTH, json={"end": "2026-12-06T00:00:00Z"}
-    )
+    resp = api.patch(f"/api/v1/maintenance/{window_id}", headers=AUTH, json={"end": BEFORE})
     assert assert_error(resp, 400)["detail"] == [
-        "end: the end (2026-12-06T00:00:00+00:00) must come after the start "
-        "(2026-12-07T00:00:00+00:00)"
+        f"end: the end ({BEFORE}) must come after the start ({START})"
     ]
     resp = api.patch(f"/api/v1/maintenance/{window_id}", headers=AUTH, json={"nme": "x"})
     assert assert_error(resp, 400)["detail"] == {"nme": ["Unknown field."]}
-    assert ends_at(db, window_id).isoformat() == "2026-12-09T00:00:00+00:00"
+    assert ends_at(db, window_id).isoformat() == LATER
     assert counts(db) == before
     assert_error(api.patch("/api/v1/maintenance/2000000000", headers=AUTH, json={}), 404)
 

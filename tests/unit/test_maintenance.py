@@ -137,6 +137,14 @@ def test_live_windows_follow_the_settings_for_netbox_windows():
         {"id": 1, "name": "NetBox tag old", "owner": "netbox", "scope": {"tags": ["old"]}},
         {"id": 2, "name": "NetBox tag m", "owner": "netbox", "scope": {"tags": ["m"]}},
         {
+            "id": 4,
+            "name": "ended",
+            "owner": "operator",
+            "scope": {"sites": ["a"]},
+            "starts_at": T0 - timedelta(hours=2),
+            "ends_at": T0,
+        },
+        {
             "id": 3,
             "name": "ops",
             "owner": "operator",
@@ -146,7 +154,7 @@ def test_live_windows_follow_the_settings_for_netbox_windows():
         },
     ]
     settings = {"maintenance_tags": ["m", "new"], "maintenance_statuses": ["failed"]}
-    found = {w.name: w.id for w in live_windows(rows, settings)}
+    found = {w.name: w.id for w in live_windows([{**r, "now": T0} for r in rows], settings)}
     assert found == {
         "ops": 3,
         "NetBox tag m": 2,
@@ -164,6 +172,7 @@ def test_status_comes_from_time_unless_expired_or_failed():
 
 def row(**extra):
     return {
+        "id": 7,
         "name": "w",
         "description": "",
         "starts_at": T0,
@@ -178,6 +187,7 @@ def test_zabbix_parameters_per_version_and_kind():
     params = maintenance_params(Dialect((6, 0)), row(collect_data=False), ["2", "1"], ["5"])
     assert params["maintenance_type"] == 1
     assert (params["hostids"], params["groupids"]) == (["1", "2"], ["5"])
+    assert params["description"] == "[netbox-zabbix-consumer window 7]"
     assert params["timeperiods"] == [
         {"timeperiod_type": 0, "start_date": int(T0.timestamp()), "period": 30 * 86400}
     ]

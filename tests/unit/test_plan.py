@@ -1131,3 +1131,15 @@ def test_a_host_joins_the_windows_that_cover_its_object():
     )
     step = step_of((replace(r, windows=windows), v))
     assert step.action == IN_STEP and step.windows == {"this one", "its site"}
+
+
+def test_a_delete_for_want_of_a_primary_ip_is_held_back_by_an_active_window_too():
+    bare = device(primary_ip=None, primary_ip4=None, primary_ip6=None)
+    settings = {**SETTINGS, "no_primary_ip": "delete"}
+    r, v = world(bare, configured=True, host={}, settings=settings)
+    step = step_of((r, v))
+    assert step.action == DELETE and step.windows == frozenset()  # out of its windows first
+    held = replace(r, protected={ONE: "maintenance window 'w' (until 12:00)"})
+    step = step_of((held, v))
+    assert step.action == DISABLE and step.no_primary_ip and step.windows is None
+    assert "held back by maintenance window 'w'" in step.note
