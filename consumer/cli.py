@@ -6,7 +6,7 @@ import contextlib
 import json
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -1058,6 +1058,19 @@ def _checked(write: Any) -> Any:
         ) from None
 
 
+def _written_window(
+    runtime: Runtime, write: Callable[[], dict[str, Any]], done: str, wait: float
+) -> None:
+    """Write a window (refusals printed), print it, and send the job that writes it to
+    Zabbix."""
+    window = _checked(write)
+    click.echo(f"maintenance window {window['id']} {window['name']!r} {done}")
+    for line in _window_lines(window):
+        click.echo(line)
+    recorded = f"the window is {done}, and the maintenance clean-up writes it to Zabbix"
+    _window_job(runtime, window, "apply", wait, recorded)
+
+
 @maintenance_group.command("create")
 @click.argument("name")
 @_window_options(creating=True)
@@ -1085,12 +1098,7 @@ def maintenance_create(ctx: click.Context, name: str, wait: float, **options: An
             row = create_window(conn, runtime.netbox, body, _requested_by())
             return window_answer(conn, row)
 
-    window = _checked(write)
-    click.echo(f"maintenance window {window['id']} {window['name']!r} created")
-    for line in _window_lines(window):
-        click.echo(line)
-    recorded = "the window is recorded, and the maintenance clean-up writes it to Zabbix"
-    _window_job(runtime, window, "apply", wait, recorded)
+    _written_window(runtime, write, "created", wait)
 
 
 @maintenance_group.command("update")
@@ -1115,12 +1123,7 @@ def maintenance_update(ctx: click.Context, key: str, wait: float, **options: Any
         with runtime.store.connection() as conn:
             return window_answer(conn, update_window(conn, runtime.netbox, key, changes))
 
-    window = _checked(write)
-    click.echo(f"maintenance window {window['id']} {window['name']!r} updated")
-    for line in _window_lines(window):
-        click.echo(line)
-    recorded = "the change is recorded, and the maintenance clean-up writes it to Zabbix"
-    _window_job(runtime, window, "apply", wait, recorded)
+    _written_window(runtime, write, "updated", wait)
 
 
 @maintenance_group.command("list")

@@ -4,6 +4,7 @@ the same sentences); the ``maintenance_window`` job then writes it to Zabbix."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import dramatiq.errors
@@ -111,17 +112,10 @@ def create(body: dict[str, Any]) -> tuple[int, Any]:
     groups, proxies, proxy groups) or to the host configs (hosts); nothing is written then.
     409: the name is taken. 201: the window, and the queued job that writes it to Zabbix."""
     runtime = app_state().runtime
-    try:
-        with runtime.store.connection() as conn:
-            row = create_window(conn, runtime.netbox, body, requested_by({}))
-            answer = window_answer(conn, row)
-    except Refused as exc:
-        raise _refusal(exc) from None
-    except OverflowError:
-        raise ApiError(400, REFUSED, [OUT_OF_RANGE]) from None
-    written = " (the window is recorded; the maintenance clean-up writes it to Zabbix)"
-    job_id = _queue(runtime, row["id"], "apply", written=written)
-    return 201, {"window": answer, "job_id": job_id, "actor": WINDOW_ACTOR}
+    answer = _written(
+        runtime, lambda conn: create_window(conn, runtime.netbox, body, requested_by({}))
+    )
+    return 201, answer
 
 
 @operations.route("GET", ONE, answers={200: WindowDetailSchema()})
@@ -146,18 +140,30 @@ def change(window_id: int, body: dict[str, Any]) -> tuple[int, Any]:
     window that expired or follows NetBox. 409: the new name is taken. 200: the window,
     and the queued job that writes it to Zabbix."""
     runtime = app_state().runtime
+
+    def write(conn: psycopg.Connection) -> dict[str, Any]:
+        _found(conn, window_id)
+        return update_window(conn, runtime.netbox, window_id, body)
+
+    return 200, _written(runtime, write)
+
+
+def _written(
+    runtime: Runtime, write: Callable[[psycopg.Connection], dict[str, Any]]
+) -> dict[str, Any]:
+    """Write a window (refusals answered 400 or 409) and, once committed, queue the job
+    that writes it to Zabbix; the answer."""
     try:
         with runtime.store.connection() as conn:
-            _found(conn, window_id)
-            row = update_window(conn, runtime.netbox, window_id, body)
+            row = write(conn)
             answer = window_answer(conn, row)
     except Refused as exc:
         raise _refusal(exc) from None
     except OverflowError:
         raise ApiError(400, REFUSED, [OUT_OF_RANGE]) from None
-    written = " (the change is recorded; the maintenance clean-up writes it to Zabbix)"
-    job_id = _queue(runtime, window_id, "apply", written=written)
-    return 200, {"window": answer, "job_id": job_id, "actor": WINDOW_ACTOR}
+    written = " (the window is recorded; the maintenance clean-up writes it to Zabbix)"
+    job_id = _queue(runtime, row["id"], "apply", written=written)
+    return {"window": answer, "job_id": job_id, "actor": WINDOW_ACTOR}
 
 
 @operations.route("DELETE", ONE, answers={202: QueuedSchema()}, errors=(400, 503))
