@@ -83,7 +83,8 @@ def sync_hosts(job: Job, allow_deletions: int | None = None) -> dict:
     result = sync.sync_hosts(job, rt.zabbix, rt.netbox, allow_deletions)
     runs = min(SYNC_PARALLEL_RUNS, -(-result["marked"] // DEFAULT_BATCH))
     for _ in range(runs):
-        job.after_commit(lambda: reconcile.send_with_options(delay=coalescing.COALESCE_MS))
+        # In parallel: these runs do not wait for each other (gather=False).
+        job.after_commit(lambda: reconcile.send(gather=False))
     return result
 
 
@@ -102,29 +103,31 @@ def handle_event(job: Job, event: dict) -> dict:
     """Translate one NetBox event; mark its host dirty for the next reconcile run."""
     decision, run_wanted = events.handle_event(job, event)
     if run_wanted:
-        job.after_commit(lambda: reconcile.send_with_options(delay=coalescing.COALESCE_MS))
+        job.after_commit(reconcile.send)  # at once: coalescing is leading-edge
     return decision
 
 
 @job_actor(queue=QUEUE_HOSTS, periodic=cron("* * * * *"))
-def reconcile(job: Job, batch: int = DEFAULT_BATCH) -> dict:
+def reconcile(job: Job, batch: int = DEFAULT_BATCH, gather: bool = True) -> dict:
     """Bring up to ``batch`` dirty targets in line with NetBox; every minute as well, so
-    nothing marked is left behind."""
+    nothing marked is left behind. With ``gather``, a run due while another is in progress
+    leaves the targets to the run that one sends when it ends."""
     runtime = get_runtime()
     with runtime.store.connection() as conn:
-        if not coalescing.start_run(conn):
-            # Events are still arriving: wait for the burst (the request stays pending).
-            job.after_commit(lambda: reconcile.send_with_options(delay=coalescing.COALESCE_MS))
-            return {"deferred_ms": coalescing.COALESCE_MS}
+        if not coalescing.start_run(conn, gather):
+            return {"claimed": 0, "gathered": "a run is in progress; its end sends the next"}
     result = reconcile_batch(job, runtime.zabbix, runtime.netbox, runtime.store, batch)
-    job.after_commit(reconcile.send if result["claimed"] >= batch else _nudge_if_dirty)
+    if result["claimed"] >= batch:  # more wait: the next batch now, beside the others
+        job.after_commit(lambda: reconcile.send(gather=False))
+    else:
+        job.after_commit(_nudge_if_dirty)
     return result
 
 
 def _nudge_if_dirty() -> None:
     with get_runtime().store.connection() as conn:
         if coalescing.run_wanted_after_run(conn):
-            reconcile.send_with_options(delay=coalescing.COALESCE_MS)
+            reconcile.send()
 
 
 @job_actor(**HOST_JOB)

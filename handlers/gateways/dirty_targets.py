@@ -91,15 +91,23 @@ def reconcile_started(conn: psycopg.Connection) -> None:
     conn.execute("UPDATE reconcile_state SET pending = false WHERE id")
 
 
-def dirty_ages_ms(conn: psycopg.Connection) -> tuple[float, float] | None:
-    """(ms since the newest mark, ms since the oldest unclaimed dirty target was first
-    marked), or None when nothing waits for a run."""
-    row = conn.execute(
-        "SELECT extract(epoch FROM now() - max(last_marked_at)) * 1000 AS quiet,"
-        " extract(epoch FROM now() - min(first_marked_at) FILTER (WHERE claimed_by IS NULL))"
-        " * 1000 AS waited FROM dirty_targets"
-    ).fetchone()
-    return None if row["waited"] is None else (float(row["quiet"]), float(row["waited"]))
+def run_in_progress(conn: psycopg.Connection, busy_s: float) -> bool:
+    """Whether a reconcile run holds claims taken within ``busy_s`` seconds."""
+    return conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM dirty_targets WHERE claimed_by IS NOT NULL"
+        " AND claimed_at > now() - make_interval(secs => %s)) AS busy",
+        [busy_s],
+    ).fetchone()["busy"]
+
+
+def take_unclaimed(conn: psycopg.Connection) -> bool:
+    """Whether unclaimed dirty targets wait; if so, a run is pending from now on."""
+    if not conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM dirty_targets WHERE claimed_by IS NULL) AS waiting"
+    ).fetchone()["waiting"]:
+        return False
+    conn.execute("UPDATE reconcile_state SET pending = true WHERE id")
+    return True
 
 
 def backlog(conn: psycopg.Connection) -> tuple[int, float]:

@@ -1,8 +1,10 @@
 """When a reconcile run starts: the coalescing policy that turns a burst of events into
-few batches.
+few batches, and a lone change into a run at once.
 
-An event marks its target dirty and asks for a run (one run pending at a time); the run
-waits while events keep arriving, but never makes the oldest dirty target wait too long.
+Leading edge: the first event after a quiet spell sends a run, which starts at once. Events
+that arrive while a run is in progress mark their targets and gather: the run that is busy
+sends the next one when it ends, and that one takes everything marked meanwhile. So a lone
+change never waits for company, and a burst still becomes few runs (one per run's length).
 The actors send the runs; this module says when.
 """
 
@@ -12,11 +14,9 @@ import psycopg
 
 from handlers.gateways import dirty_targets
 
-#: A reconcile run waits until no event came for this long, milliseconds, so that a burst
-#: (a bulk edit, a device-delete cascade) becomes one batch...
-COALESCE_MS = 500
-#: ...but never delays the oldest dirty target longer than this, milliseconds.
-MAX_WAIT_MS = 3000
+#: Seconds a claim counts as a run in progress: a run whose worker died (its claims left
+#: behind) stops holding others back after this; the minute's periodic run then goes.
+BUSY_S = 30
 
 
 def run_wanted_after_event(conn: psycopg.Connection) -> bool:
@@ -24,17 +24,18 @@ def run_wanted_after_event(conn: psycopg.Connection) -> bool:
     return dirty_targets.request_reconcile(conn)
 
 
-def start_run(conn: psycopg.Connection) -> bool:
-    """A run is due: True when it should go ahead now (and events from now on ask for the
-    next one); False when events are still arriving and it should wait :data:`COALESCE_MS`."""
-    ages = dirty_targets.dirty_ages_ms(conn)
-    if ages and ages[0] < COALESCE_MS and ages[1] < MAX_WAIT_MS:
+def start_run(conn: psycopg.Connection, gather: bool = True) -> bool:
+    """A run is due: True when it should go ahead now (events from now on ask for the next
+    one); False when, with ``gather``, another run is in progress: the request stays
+    pending and that run's end sends the next (:func:`run_wanted_after_run`), which takes
+    what gathered meanwhile. Without ``gather`` (a full sync's parallel runs) it goes."""
+    if gather and dirty_targets.run_in_progress(conn, BUSY_S):
         return False
     dirty_targets.reconcile_started(conn)
     return True
 
 
 def run_wanted_after_run(conn: psycopg.Connection) -> bool:
-    """A run ended: whether targets marked while it ran (or whose event saw a run still
-    pending just before this one started) need another run now, not at the next minute."""
-    return dirty_targets.dirty_ages_ms(conn) is not None and dirty_targets.request_reconcile(conn)
+    """A run ended: whether targets marked while it ran (or whose run was held back for it)
+    need the next run now; if so, it is pending from now on, so events send no other."""
+    return dirty_targets.take_unclaimed(conn)

@@ -44,9 +44,12 @@ def test_a_failed_run_hands_its_targets_back_and_an_abandoned_claim_expires(clea
     db = clean
     dirty_targets.mark_dirty(db, "dcim.device:3", "created", None)
     dirty_targets.claim_dirty(db, 10, "run-1")
-    assert dirty_targets.dirty_ages_ms(db) is None  # nothing waits for a run
+    assert dirty_targets.run_in_progress(db, 30)
+    assert not dirty_targets.take_unclaimed(db)  # nothing waits for a run
     dirty_targets.release_claims(db, "run-1")
-    assert dirty_targets.dirty_ages_ms(db) is not None
+    assert not dirty_targets.run_in_progress(db, 30)
+    assert dirty_targets.take_unclaimed(db)
+    assert db.execute("SELECT pending FROM reconcile_state").fetchone()["pending"]
     assert dirty_targets.claim_dirty(db, 10, "run-2") == {"dcim.device:3": 1}
 
     # run-2's worker died: once the lease is over, another run takes the target.

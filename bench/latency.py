@@ -1,0 +1,176 @@
+"""A lone change: the simulator renames devices at a steady rate (20 a second for 60 s by
+default, each a real change), and the bench prints p50 / p99 / max of the time from each
+webhook's arrival (its job row) to the write that carried it into Zabbix (the
+UpdateZabbixHost entry of the reconcile run, written as Zabbix answered).
+
+    .venv/bin/python -m bench.latency [--rate 20] [--seconds 60] [--devices 20]
+
+Web runs under gunicorn and the worker as ``dramatiq consumer.worker``, as the Procfile
+starts them, against a database of the bench's own, the nzc-bench RabbitMQ vhost and a
+private Zabbix 7.0 frontend (bench/common.py), so the tests and a demo are not disturbed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psycopg
+from psycopg.rows import dict_row
+
+from bench.common import (
+    bench_env,
+    free_port,
+    percentile,
+    private_zabbix,
+    scratch_database,
+    start_web,
+    start_worker,
+)
+from bench.ingest import wait_ready
+from bench.sync import job_process, proc_status, stop
+from handlers.gateways.zabbix import ZabbixGateway
+from tests.conftest import zabbix_token
+from tests.netbox_sim import SimServer
+
+TOKEN = "0123456789abcdef0123456789abcdef01234567"
+SECRET = "bench-secret"
+#: The issue's targets, milliseconds and MB.
+TARGET_P50_MS, TARGET_P99_MS, TARGET_RSS_MB = 200, 1000, 150
+
+
+def say(text: str) -> None:
+    print(text, flush=True)
+
+
+def names_in_zabbix(zbx: ZabbixGateway, names: list[str]) -> set[str]:
+    found = zbx.call("host.get", {"output": ["host"], "filter": {"host": names}})
+    return {h["host"] for h in found}
+
+
+def wait_names(zbx: ZabbixGateway, names: list[str], what: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while len(names_in_zabbix(zbx, names)) < len(names):
+        if time.monotonic() > deadline:
+            sys.exit(f"timed out waiting for {what}")
+        time.sleep(0.2)
+
+
+def latencies(database_url: str, since: object) -> list[float]:
+    """Milliseconds from each device webhook's arrival to the first write of its target
+    after it (several webhooks carried by one write each count)."""
+    with psycopg.connect(database_url, row_factory=dict_row) as conn:
+        arrivals = conn.execute(
+            "SELECT enqueued_at, targets[1] AS target FROM jobs WHERE actor = 'handle_event'"
+            " AND enqueued_at >= %s AND targets[1] LIKE 'dcim.device:%%' ORDER BY enqueued_at",
+            [since],
+        ).fetchall()
+        writes = conn.execute(
+            "SELECT created_at, target FROM event_log WHERE created_at >= %s"
+            " AND message LIKE '%%UpdateZabbixHost: updated%%' ORDER BY created_at",
+            [since],
+        ).fetchall()
+    by_target: dict[str, list] = {}
+    for row in writes:
+        by_target.setdefault(row["target"], []).append(row["created_at"])
+    found = []
+    for row in arrivals:
+        after = [t for t in by_target.get(row["target"], []) if t >= row["enqueued_at"]]
+        if after:
+            found.append((after[0] - row["enqueued_at"]).total_seconds() * 1000)
+    return sorted(found)
+
+
+def web_peak_mib(web: subprocess.Popen) -> float:
+    """The largest peak RSS among gunicorn's processes."""
+    pids = [web.pid]
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == web.pid:
+                pids.append(int(entry.name))
+    return max(proc_status(p, "VmHWM") for p in pids) / 1024
+
+
+def commit() -> str:
+    done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    return done.stdout.strip() or "unknown"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rate", type=float, default=20.0, help="changes a second")
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--devices", type=int, default=20)
+    args = parser.parse_args()
+    say(
+        f"bench.latency at {commit()}, {os.cpu_count()} cores, load average "
+        f"{os.getloadavg()[0]:.2f}; web, worker, Postgres, RabbitMQ, the simulator and "
+        "Zabbix 7.0 all on this machine"
+    )
+    with scratch_database() as database_url, private_zabbix("7.0") as zabbix_url:
+        sim = SimServer(token=TOKEN, webhook_secret=SECRET, sender_threads=4).start()
+        port = free_port()
+        env = bench_env(
+            database_url,
+            SECRET,
+            NZC_ZABBIX_URL=zabbix_url,
+            NZC_ZABBIX_TOKEN=zabbix_token("7.0"),
+            NZC_NETBOX_URL=sim.url,
+            NZC_NETBOX_TOKEN=TOKEN,
+        )
+        web = start_web(env, port, ["--worker-class", "gthread", "--threads", "4"])
+        worker = start_worker(env, threads=4)
+        try:
+            wait_ready(port)
+            sim.sender.url = f"http://127.0.0.1:{port}/webhooks/netbox"
+            probe = ZabbixGateway(zabbix_url, token=zabbix_token("7.0"))
+            ids = [
+                sim.sim.create_device(f"lat-{i:02d}-0", ip=f"10.77.0.{i + 1}/24")
+                for i in range(args.devices)
+            ]
+            wait_names(probe, [f"lat-{i:02d}-0" for i in range(args.devices)], "the devices", 120)
+            with psycopg.connect(database_url) as conn:
+                since = conn.execute("SELECT clock_timestamp()").fetchone()[0]
+            changes, last = int(args.rate * args.seconds), {}
+            began = time.monotonic()
+            for n in range(changes):
+                # A steady rate, not a burst: each change at its own time.
+                time.sleep(max(0.0, began + n / args.rate - time.monotonic()))
+                i = n % args.devices
+                last[i] = f"lat-{i:02d}-{n + 1}"
+                sim.sim.update_device(ids[i], name=last[i])
+            sent_s = time.monotonic() - began
+            sim.sender.wait()
+            wait_names(probe, list(last.values()), "the last names", 120)
+            found = latencies(database_url, since)
+            worker_mib = proc_status(job_process(worker), "VmHWM") / 1024
+            web_mib = web_peak_mib(web)
+        finally:
+            stop(worker)
+            web.terminate()
+            web.wait(10)
+            sim.stop()
+    say(f"changes: {changes} in {sent_s:.1f} s ({changes / sent_s:.1f}/s), {len(found)} timed")
+    say(
+        f"webhook arrival -> write in Zabbix 7.0: p50 {percentile(found, 50):.0f} ms, "
+        f"p99 {percentile(found, 99):.0f} ms, max {found[-1] if found else float('nan'):.0f} ms "
+        f"(targets: p50 <= {TARGET_P50_MS} ms, p99 <= {TARGET_P99_MS} ms)"
+    )
+    say(
+        f"peak RSS: worker job process {worker_mib:.0f} MiB (target <= {TARGET_RSS_MB} MB), "
+        f"web {web_mib:.0f} MiB"
+    )
+
+
+if __name__ == "__main__":
+    main()
