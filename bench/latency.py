@@ -74,6 +74,24 @@ def latencies(database_url: str, since: object) -> list[float]:
             " AND message LIKE '%%UpdateZabbixHost: updated%%' ORDER BY created_at",
             [since],
         ).fetchall()
+        runs = conn.execute(
+            "SELECT duration_ms, started_at - enqueued_at AS queued FROM jobs"
+            " WHERE actor = 'reconcile' AND enqueued_at >= %s"
+            " AND (result->>'claimed')::int > 0 ORDER BY duration_ms",
+            [since],
+        ).fetchall()
+        events = conn.execute(
+            "SELECT duration_ms, started_at - enqueued_at AS queued FROM jobs"
+            " WHERE actor = 'handle_event' AND enqueued_at >= %s ORDER BY duration_ms",
+            [since],
+        ).fetchall()
+    for what, rows in (("reconcile runs", runs), ("handle_event jobs", events)):
+        took = [r["duration_ms"] for r in rows]
+        waited = sorted(r["queued"].total_seconds() * 1000 for r in rows)
+        say(
+            f"{what}: {len(rows)}, p50 {percentile(took, 50):.0f} ms each, queued before "
+            f"starting p50 {percentile(waited, 50):.0f} ms"
+        )
     by_target: dict[str, list] = {}
     for row in writes:
         by_target.setdefault(row["target"], []).append(row["created_at"])

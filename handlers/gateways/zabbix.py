@@ -8,6 +8,7 @@ per-method call counter that tests and benchmarks read (and the Prometheus count
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from typing import Any
 
@@ -46,6 +47,62 @@ def probe_version(url: str, timeout: float = PROBE_TIMEOUT_S) -> str:
         return str(resp.json()["result"])
     except (requests.RequestException, ValueError, KeyError) as exc:
         raise _unavailable(url, exc) from exc
+
+
+#: Seconds a process reuses the ids of host groups, templates, proxies and proxy groups it
+#: read (a write Zabbix refuses forgets them at once).
+IDS_TTL_S = 60.0
+
+
+class IdCache:
+    """Names Zabbix has, with their ids, as one process last read them: reconcile runs
+    reuse them for :data:`IDS_TTL_S` seconds instead of four lookups a run. A name found
+    absent is remembered only when asked (host groups: creating one that exists meanwhile
+    reads its id); a template is looked up again until it exists.
+
+    Parameters:
+      ttl: seconds an id is reused.
+    """
+
+    def __init__(self, ttl: float = IDS_TTL_S) -> None:
+        self.ttl = ttl
+        self._lock = threading.Lock()
+        self._ids: dict[tuple[str, str], tuple[str | None, float]] = {}
+        self._whole: dict[str, tuple[dict[str, str], float]] = {}
+
+    def get(self, kind: str, names: tuple[str, ...]) -> tuple[dict[str, str], list[str]]:
+        """(name -> id of those known and fresh, the names to look up); names remembered
+        absent are in neither."""
+        now, found, missing = time.monotonic(), {}, []
+        with self._lock:
+            for name in names:
+                entry = self._ids.get((kind, name))
+                if not entry or now - entry[1] >= self.ttl:
+                    missing.append(name)
+                elif entry[0] is not None:
+                    found[name] = entry[0]
+        return found, missing
+
+    def put(self, kind: str, ids: dict[str, str | None]) -> None:
+        """Remember ids (None: the name is absent)."""
+        now = time.monotonic()
+        with self._lock:
+            self._ids.update({(kind, name): (i, now) for name, i in ids.items()})
+
+    def whole(self, kind: str) -> dict[str, str] | None:
+        """A map read whole (every proxy), if fresh."""
+        with self._lock:
+            entry = self._whole.get(kind)
+        return entry[0] if entry and time.monotonic() - entry[1] < self.ttl else None
+
+    def put_whole(self, kind: str, ids: dict[str, str]) -> None:
+        with self._lock:
+            self._whole[kind] = (dict(ids), time.monotonic())
+
+    def forget(self) -> None:
+        with self._lock:
+            self._ids.clear()
+            self._whole.clear()
 
 
 class ZabbixGateway:
@@ -91,6 +148,8 @@ class ZabbixGateway:
         self.version: tuple[int, int] = (major, minor)
         #: The one place that knows this version's differences.
         self.dialect = Dialect(self.version)
+        #: Ids of names this process read lately (reconcile runs).
+        self.ids = IdCache()
 
     def call(self, method: str, params: Any = None) -> Any:
         """Call ``method`` with ``params`` and return its ``result``; counts the call, and
@@ -108,4 +167,4 @@ class ZabbixGateway:
             raise
 
 
-__all__ = ["ZabbixAPIException", "ZabbixGateway", "ZabbixUnavailable", "probe_version"]
+__all__ = ["IdCache", "ZabbixAPIException", "ZabbixGateway", "ZabbixUnavailable", "probe_version"]

@@ -34,15 +34,23 @@ HOSTS_PER_CALL = 1000
 TAG_EQUALS, TAG_EXISTS = 1, 4
 
 
-def read_proxies(zbx: ZabbixGateway) -> Ids:
-    """Ids of every proxy and proxy group (what :func:`actual_host` needs): a call each."""
+def read_proxies(zbx: ZabbixGateway, *, cached: bool = False) -> Ids:
+    """Ids of every proxy and proxy group (what :func:`actual_host` needs): a call each, or
+    none with ``cached`` while the process's cache holds them."""
+    if cached:
+        proxies, groups = zbx.ids.whole("proxies"), zbx.ids.whole("proxy_groups")
+        if proxies is not None and groups is not None:
+            return Ids(proxies=proxies, proxy_groups=groups)
     name_field = zbx.dialect.proxy_name_field
-    proxies = zbx.call("proxy.get", {"output": ["proxyid", name_field]})
-    proxy_groups = {}
+    found = zbx.call("proxy.get", {"output": ["proxyid", name_field]})
+    proxies = {p[name_field]: p["proxyid"] for p in found}
+    groups = {}
     if zbx.dialect.has_proxy_groups:
         found = zbx.call("proxygroup.get", {"output": ["proxy_groupid", "name"]})
-        proxy_groups = {g["name"]: g["proxy_groupid"] for g in found}
-    return Ids(proxies={p[name_field]: p["proxyid"] for p in proxies}, proxy_groups=proxy_groups)
+        groups = {g["name"]: g["proxy_groupid"] for g in found}
+    zbx.ids.put_whole("proxies", proxies)
+    zbx.ids.put_whole("proxy_groups", groups)
+    return Ids(proxies=proxies, proxy_groups=groups)
 
 
 def read_ids(
@@ -50,23 +58,37 @@ def read_ids(
     groups: tuple[str, ...],
     templates: tuple[str, ...],
     proxies: Ids | None = None,
+    *,
+    cached: bool = False,
 ) -> Ids:
     """Ids of the named host groups and templates (those that exist), and of every proxy
-    and proxy group (unless ``proxies`` already has them): one call per kind."""
-    found_groups, found_templates = {}, {}
-    if groups:
-        found = zbx.call(
-            "hostgroup.get", {"output": ["groupid", "name"], "filter": {"name": list(groups)}}
-        )
-        found_groups = {g["name"]: g["groupid"] for g in found}
-    if templates:
-        found = zbx.call(
-            "template.get",
-            {"output": ["templateid", "host"], "filter": {"host": list(templates)}},
-        )
-        found_templates = {t["host"]: t["templateid"] for t in found}
-    monitors = proxies or read_proxies(zbx)
+    and proxy group (unless ``proxies`` already has them): one call per kind; with
+    ``cached``, only for the names the process's cache does not hold (reconcile runs)."""
+    found_groups = _named(zbx, "hostgroup.get", ("groupid", "name"), groups, cached, True)
+    found_templates = _named(zbx, "template.get", ("templateid", "host"), templates, cached)
+    monitors = proxies or read_proxies(zbx, cached=cached)
     return Ids(found_groups, found_templates, monitors.proxies, monitors.proxy_groups)
+
+
+def _named(
+    zbx: ZabbixGateway,
+    method: str,
+    keys: tuple[str, str],
+    names: tuple[str, ...],
+    cached: bool,
+    remember_absent: bool = False,
+) -> dict[str, str]:
+    """name -> id of those of ``names`` that exist, read with ``method`` (one call, for the
+    names the cache does not hold when ``cached``)."""
+    id_key, name_key = keys
+    known, missing = zbx.ids.get(method, names) if cached else ({}, list(names))
+    if missing:
+        found = zbx.call(method, {"output": [id_key, name_key], "filter": {name_key: missing}})
+        fresh = {r[name_key]: r[id_key] for r in found}
+        absent = dict.fromkeys(set(missing) - fresh.keys()) if remember_absent else {}
+        zbx.ids.put(method, {**absent, **fresh})
+        known |= fresh
+    return known
 
 
 def get_hosts(
@@ -171,8 +193,9 @@ def actual_host(dialect: Dialect, raw: dict[str, Any], ids: Ids) -> ActualHost:
 
 
 def read(zbx: ZabbixGateway, lookups: Lookups) -> ZabbixView:
-    """Everything the planner needs from Zabbix for one batch."""
-    ids = read_ids(zbx, lookups.groups, lookups.templates)
+    """Everything the planner needs from Zabbix for one batch (ids from the process's cache
+    where it has them)."""
+    ids = read_ids(zbx, lookups.groups, lookups.templates, cached=True)
     raw = get_hosts(
         zbx,
         hostids=lookups.hostids,
@@ -234,6 +257,7 @@ def create_groups(zbx: ZabbixGateway, names: tuple[str, ...]) -> dict[str, str]:
     ids: dict[str, str] = {}
     for depth in sorted({name.count("/") for name in names}):
         ids |= _create_level(zbx, tuple(n for n in names if n.count("/") == depth))
+    zbx.ids.put("hostgroup.get", ids)  # no longer absent
     return ids
 
 

@@ -221,6 +221,7 @@ def write(job: Job, zbx: ZabbixGateway, plan: Plan) -> Outcome:
         # Evidence that served (hosts deleted) or can prove nothing: one statement.
         deletion_evidence.forget(job.conn, [*plan.forget_evidence, *outcome.deleted])
     except BaseException as exc:
+        zbx.ids.forget()  # a stale id may be why: the retry reads them afresh
         left = journal.rollback()
         if not isinstance(exc, Exception):
             raise  # an interrupt (time limit, shutdown): undone, and passed on as it is
@@ -232,6 +233,8 @@ def write(job: Job, zbx: ZabbixGateway, plan: Plan) -> Outcome:
             + f": {exc}",
             data={"removed_hostids": made, "not_undone": left},
         ) from exc
+    if outcome.failed:
+        zbx.ids.forget()  # a refusal may come of a stale id: the next run reads them afresh
     return outcome
 
 

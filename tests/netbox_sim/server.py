@@ -267,6 +267,9 @@ class SimServer:
 class _Handler(BaseHTTPRequestHandler):
     server_ref: SimServer
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes: without this, a kept-alive client's delayed
+    # ACK holds the body back some 40 ms (Nagle), which NetBox behind a real server does not.
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 -- stdlib signature
         pass
