@@ -344,9 +344,10 @@ def test_a_mapping_change_swaps_templates_and_clears_the_old_ones_items(stack, d
             "item.get", {"hostids": [hostid], "output": ["key_"], "search": {"key_": "icmpping"}}
         )
         assert icmp == []  # unlinked and cleared, not left behind as host items
-        # One template lookup per run (resolve); unlinking needed none of its own.
+        # At most one template lookup per run (names read within a minute need none);
+        # unlinking needed none of its own.
         stack.settle()
         assert reconcile_runs(db) > runs
-        assert runtime.zabbix.calls["template.get"] - lookups == reconcile_runs(db) - runs
+        assert 1 <= runtime.zabbix.calls["template.get"] - lookups <= reconcile_runs(db) - runs
     finally:
         db.execute("DELETE FROM mappings WHERE name = 'linux'")
