@@ -220,7 +220,8 @@ class Lookups:
     whose ownership tag (``owner_tag``) names a target without a host config (``owners``:
     an object NetBox wants a host for, so that none is made twice, or one proven deleted,
     so that its host goes), and the ids of the host groups and templates the desired hosts
-    name."""
+    name, and the proxies and proxy groups they name (``monitors``: a name the ids a
+    process reuses lack makes it read them again)."""
 
     hostids: tuple[str, ...]
     host_names: tuple[str, ...]
@@ -229,6 +230,7 @@ class Lookups:
     templates: tuple[str, ...]
     owners: tuple[str, ...] = ()
     owner_tag: str = ""
+    monitors: tuple[str, ...] = ()
 
 
 def _removed(reading: Reading, target: str) -> bool:
@@ -297,6 +299,7 @@ def lookups(reading: Reading) -> Lookups:
         templates=tuple(sorted({t for d in wanted for t in d.templates})),
         owners=tuple(sorted(owners)),
         owner_tag=owner_tag_name(reading.settings),
+        monitors=tuple(sorted({m for d in wanted for m in (d.proxy, d.proxy_group) if m})),
     )
 
 
