@@ -72,10 +72,17 @@ def release_claims(conn: psycopg.Connection, job_id: str) -> None:
     )
 
 
+#: Advisory lock (bigint) between events asking for a run (shared) and a run ending
+#: (exclusive): a run's end sees every mark of an event that relied on it.
+WAKE_LOCK_KEY = 0x6E7A635F77616B  # "nzc_wak"
+
+
 def request_reconcile(conn: psycopg.Connection) -> bool:
     """Ask for a reconcile run; True when none was pending (the caller then sends one).
     Reads first: in a burst the run is already pending, and an UPDATE of this one row would
-    make every event wait for the others' commits."""
+    make every event wait for the others' commits. The shared lock, held to the commit,
+    makes a run's end (:func:`take_unclaimed`) wait for this event's mark."""
+    conn.execute("SELECT pg_advisory_xact_lock_shared(%s)", [WAKE_LOCK_KEY])
     if conn.execute("SELECT pending FROM reconcile_state WHERE id").fetchone()["pending"]:
         return False
     return (
@@ -101,13 +108,18 @@ def run_in_progress(conn: psycopg.Connection, busy_s: float) -> bool:
 
 
 def take_unclaimed(conn: psycopg.Connection) -> bool:
-    """Whether unclaimed dirty targets wait; if so, a run is pending from now on."""
-    if not conn.execute(
-        "SELECT EXISTS (SELECT 1 FROM dirty_targets WHERE claimed_by IS NULL) AS waiting"
-    ).fetchone()["waiting"]:
-        return False
-    conn.execute("UPDATE reconcile_state SET pending = true WHERE id")
-    return True
+    """A run ended: whether unclaimed dirty targets wait. If so a run is pending from now
+    on (the caller sends it); if not, none is: a request held back while this run was in
+    progress was served by it. Waits first for the events in flight that saw a run
+    pending (their shared lock), so none of their marks is left without a run. Call on a
+    connection of its own; it commits."""
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", [WAKE_LOCK_KEY])
+        waiting = conn.execute(
+            "SELECT EXISTS (SELECT 1 FROM dirty_targets WHERE claimed_by IS NULL) AS waiting"
+        ).fetchone()["waiting"]
+        conn.execute("UPDATE reconcile_state SET pending = %s WHERE id", [waiting])
+    return waiting
 
 
 def backlog(conn: psycopg.Connection) -> tuple[int, float]:

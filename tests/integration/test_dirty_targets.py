@@ -58,3 +58,23 @@ def test_a_failed_run_hands_its_targets_back_and_an_abandoned_claim_expires(clea
         [dirty_targets.CLAIM_LEASE_S + 1],
     )
     assert dirty_targets.claim_dirty(db, 10, "run-3") == {"dcim.device:3": 1}
+
+
+def test_a_run_that_served_a_held_back_request_leaves_none_pending(clean):
+    """A run in progress held back another (its request stays pending); the run took that
+    request's target, so as it ends nothing waits and nothing stays pending: the next
+    event sends a run rather than counting on one that will never come."""
+    db = clean
+    db.execute("UPDATE reconcile_state SET pending = false")
+    dirty_targets.mark_dirty(db, "dcim.device:5", "created", None)
+    assert dirty_targets.request_reconcile(db)  # the event sends a run
+    dirty_targets.reconcile_started(db)
+    claimed = dirty_targets.claim_dirty(db, 10, "run-1")
+    dirty_targets.mark_dirty(db, "dcim.device:6", "created", None)
+    assert dirty_targets.request_reconcile(db)  # sent, then held back: run-1 is in progress
+    assert dirty_targets.claim_dirty(db, 10, "run-1") == {"dcim.device:6": 1}  # run-1 takes it
+    dirty_targets.clear_dirty(db, {**claimed, "dcim.device:6": 1}, "run-1")
+    assert not dirty_targets.take_unclaimed(db)
+    assert not db.execute("SELECT pending FROM reconcile_state").fetchone()["pending"]
+    dirty_targets.mark_dirty(db, "dcim.device:7", "created", None)
+    assert dirty_targets.request_reconcile(db)
