@@ -13,6 +13,7 @@ from periodiq import cron
 
 from handlers.broker import QUEUE_EVENTS, QUEUE_HOSTS, QUEUE_SYSTEM
 from handlers.decide.translate import handle_event_targets
+from handlers.gateways import dirty_targets
 from handlers.gateways.zabbix import ZabbixUnavailable
 from handlers.jobs import (
     coalescing,
@@ -114,6 +115,8 @@ def reconcile(job: Job, batch: int = DEFAULT_BATCH, gather: bool = True) -> dict
     leaves the targets to the run that one sends when it ends."""
     runtime = get_runtime()
     with runtime.store.connection() as conn:
+        # A message delivered again after its worker died: its own claims hold nothing back.
+        dirty_targets.release_claims(conn, job.job_id)
         if not coalescing.start_run(conn, gather):
             return {"claimed": 0, "gathered": "a run is in progress; its end sends the next"}
     result = reconcile_batch(job, runtime.zabbix, runtime.netbox, runtime.store, batch)

@@ -121,10 +121,11 @@ def update_payload(
     payload: dict[str, Any] = {"hostid": actual.hostid}
     payload.update({k: changes[k] for k in (*SCALAR_FIELDS, "inventory") if k in changes})
     # Groups and templates kept on the host (not the service's) have the ids it carries.
+    # What the host itself carries wins over ids read earlier (a run may reuse those).
     if "groups" in changes:
-        payload["groups"] = _groups(d.groups, {**actual.group_ids, **ids.groups})
+        payload["groups"] = _groups(d.groups, {**ids.groups, **actual.group_ids})
     if "templates" in changes:
-        template_ids = {**actual.template_ids, **ids.templates}
+        template_ids = {**ids.templates, **actual.template_ids}
         payload["templates"] = [{"templateid": template_ids[t]} for t in d.templates]
         if changes["templates_clear"]:
             payload["templates_clear"] = [

@@ -220,8 +220,8 @@ class Lookups:
     whose ownership tag (``owner_tag``) names a target without a host config (``owners``:
     an object NetBox wants a host for, so that none is made twice, or one proven deleted,
     so that its host goes), and the ids of the host groups and templates the desired hosts
-    name, and the proxies and proxy groups they name (``monitors``: a name the ids a
-    process reuses lack makes it read them again)."""
+    name, and the proxies and proxy groups they name (a name the ids a process reuses
+    lack makes it read them again)."""
 
     hostids: tuple[str, ...]
     host_names: tuple[str, ...]
@@ -230,7 +230,8 @@ class Lookups:
     templates: tuple[str, ...]
     owners: tuple[str, ...] = ()
     owner_tag: str = ""
-    monitors: tuple[str, ...] = ()
+    proxies: tuple[str, ...] = ()
+    proxy_groups: tuple[str, ...] = ()
 
 
 def _removed(reading: Reading, target: str) -> bool:
@@ -299,7 +300,8 @@ def lookups(reading: Reading) -> Lookups:
         templates=tuple(sorted({t for d in wanted for t in d.templates})),
         owners=tuple(sorted(owners)),
         owner_tag=owner_tag_name(reading.settings),
-        monitors=tuple(sorted({m for d in wanted for m in (d.proxy, d.proxy_group) if m})),
+        proxies=tuple(sorted({d.proxy for d in wanted if d.proxy})),
+        proxy_groups=tuple(sorted({d.proxy_group for d in wanted if d.proxy_group})),
     )
 
 

@@ -115,11 +115,24 @@ def take_unclaimed(conn: psycopg.Connection) -> bool:
     connection of its own; it commits."""
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", [WAKE_LOCK_KEY])
+        # What a run could claim (claim_dirty's rows): rows an open transaction is marking
+        # are skipped, as their writer sends a run itself once it commits.
         waiting = conn.execute(
-            "SELECT EXISTS (SELECT 1 FROM dirty_targets WHERE claimed_by IS NULL) AS waiting"
+            "SELECT EXISTS (SELECT 1 FROM dirty_targets WHERE claimed_by IS NULL"
+            " OR claimed_at < now() - make_interval(secs => %s) FOR UPDATE SKIP LOCKED)"
+            " AS waiting",
+            [CLAIM_LEASE_S],
         ).fetchone()["waiting"]
         conn.execute("UPDATE reconcile_state SET pending = %s WHERE id", [waiting])
     return waiting
+
+
+def clear_pending(conn: psycopg.Connection) -> None:
+    """A run failed: no run is pending any more, so the next event sends one (rather than
+    waiting for the failed run's retry). Call on a connection of its own; it commits."""
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", [WAKE_LOCK_KEY])
+        conn.execute("UPDATE reconcile_state SET pending = false WHERE id")
 
 
 def backlog(conn: psycopg.Connection) -> tuple[int, float]:

@@ -196,7 +196,10 @@ def read(zbx: ZabbixGateway, lookups: Lookups) -> ZabbixView:
     """Everything the planner needs from Zabbix for one batch (ids from the process's cache
     where it has them)."""
     ids = read_ids(zbx, lookups.groups, lookups.templates, cached=True)
-    if set(lookups.monitors) - ids.proxies.keys() - ids.proxy_groups.keys():
+    if (
+        set(lookups.proxies) - ids.proxies.keys()
+        or set(lookups.proxy_groups) - ids.proxy_groups.keys()
+    ):
         # A proxy (group) the reused ids lack may be new: read them all again.
         fresh = read_proxies(zbx)
         ids = Ids(ids.groups, ids.templates, fresh.proxies, fresh.proxy_groups)

@@ -95,6 +95,8 @@ def reconcile(
     except BaseException:
         with store.connection() as side:  # the job rolls back; the targets stay dirty
             dirty_targets.release_claims(side, job.job_id)
+        with store.connection() as side:
+            dirty_targets.clear_pending(side)
         raise
     return {"claimed": len(claimed), **summary(job, plan, outcome)}
 

@@ -1147,8 +1147,8 @@ def test_a_delete_for_want_of_a_primary_ip_is_held_back_by_an_active_window_too(
 
 def test_lookups_name_the_proxies_and_proxy_groups_the_hosts_want():
     r, _ = world(mappings=[mapping(proxy="proxy-ams-01")])
-    assert lookups(r).monitors == ("proxy-ams-01",)
+    assert (lookups(r).proxies, lookups(r).proxy_groups) == (("proxy-ams-01",), ())
     r, _ = world(mappings=[mapping(proxy_group="ams")])
-    assert lookups(r).monitors == ("ams",)
+    assert (lookups(r).proxies, lookups(r).proxy_groups) == ((), ("ams",))
     r, _ = world()
-    assert lookups(r).monitors == ()
+    assert (lookups(r).proxies, lookups(r).proxy_groups) == ((), ())
