@@ -900,9 +900,9 @@ def _window_options(*, creating: bool) -> Any:
         click.option(
             "--period",
             multiple=True,
-            help="Repeatable: in maintenance only within these periods (times of day in "
-            f"UTC): {PERIOD_FORMS}. Without: the whole window."
-            + ("" if creating else " An empty value removes the periods."),
+            help="Repeatable: in maintenance only within these periods (times of day on "
+            f"the Zabbix server's clock, checked in UTC): {PERIOD_FORMS}. Without: the "
+            "whole window." + ("" if creating else " An empty value removes the periods."),
         ),
         click.option(
             "--data/--no-data",

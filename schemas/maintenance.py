@@ -331,8 +331,8 @@ class Day(fields.Raw):
 
 class PeriodBodySchema(PeriodSchema):
     """One time period of a window, as a body writes it: ``kind`` daily, weekly or monthly,
-    from ``start_time`` (HH:MM, UTC) for ``duration``, on ``days`` (weekly: mon..sun;
-    monthly: 1..31; daily: none)."""
+    from ``start_time`` (HH:MM, the Zabbix server's clock) for ``duration``, on ``days``
+    (weekly: mon..sun; monthly: 1..31; daily: none)."""
 
     duration = Minutes(required=True, metadata=_DURATION_DOC)
     days = fields.List(Day(metadata=_DAY_DOC), load_default=list)
@@ -391,7 +391,9 @@ class PeriodAnswerSchema(Schema):
     """A time period of a window."""
 
     kind = fields.String(required=True, validate=validate.OneOf(PERIOD_KINDS[1:]))
-    start_time = fields.String(required=True, metadata={"description": "HH:MM, UTC"})
+    start_time = fields.String(
+        required=True, metadata={"description": "HH:MM on the Zabbix server's clock"}
+    )
     duration = fields.Integer(required=True, metadata={"description": "minutes"})
     days = fields.List(fields.Raw(metadata=_DAY_DOC), required=True)
 

@@ -57,11 +57,6 @@ class Window:
     ends_at: datetime | None = None
     id: int | None = None
 
-    def active_at(self, now: datetime) -> bool:
-        return (self.starts_at is None or self.starts_at <= now) and (
-            self.ends_at is None or now < self.ends_at
-        )
-
 
 def netbox_window_name(kind: str, value: str) -> str:
     """The name of the service's window for a NetBox tag or status."""

@@ -77,6 +77,11 @@ def members(
     return found
 
 
+def window_members(conn: psycopg.Connection, window_id: int) -> dict[str, str | None]:
+    """The members of one window (hostid -> target)."""
+    return members(conn, [window_id])[window_id]
+
+
 def memberships_of(conn: psycopg.Connection, targets: list[str]) -> list[dict[str, Any]]:
     """The windows each target's host is in: target, window id, name, owner and span."""
     return conn.execute(

@@ -71,21 +71,6 @@ def delete(zbx: ZabbixGateway, maintenanceid: str | None) -> None:
             raise
 
 
-def read(zbx: ZabbixGateway, maintenanceid: str) -> dict[str, Any] | None:
-    """The maintenance with its hosts, host groups and time periods, or None."""
-    found = zbx.call(
-        "maintenance.get",
-        {
-            "output": "extend",
-            "maintenanceids": [maintenanceid],
-            "selectHosts": ["hostid"],
-            zbx.dialect.group_select: ["groupid"],
-            "selectTimeperiods": "extend",
-        },
-    )
-    return found[0] if found else None
-
-
 def monitored_by(zbx: ZabbixGateway, proxyids: list[str], proxy_groupids: list[str]) -> list[str]:
     """Ids of the hosts these proxies and proxy groups monitor: a call each kind."""
     hostids: set[str] = set()

@@ -62,6 +62,7 @@ NETBOX_FILTERS = {
     "sites": "site",
     "regions": "region",
     "tenants": "tenant",
+    "clusters": "cluster_id",
     "tags": "tag",
     "statuses": "status",
 }
@@ -107,11 +108,9 @@ def check_window(
     problems = []
     for key in NETBOX_NAMES:
         if data[key]:
-            known = netbox.find_named(key, data[key])
             problems += [
                 f"{key}: NetBox has no {key[:-1]} {n!r} (or the token may not see it)"
-                for n in data[key]
-                if n not in known
+                for n in _named(netbox, key, data[key])[1]
             ]
     groupids = []
     for key in MIRROR_NAMES:
@@ -153,7 +152,7 @@ def as_body(row: dict[str, Any]) -> dict[str, Any]:
         "description": row["description"],
         "start": row["starts_at"].isoformat(),
         "end": row["ends_at"].isoformat() if row["ends_at"] else None,
-        "periods": [{**p, "duration": p["duration"]} for p in row["periods"]],
+        "periods": [dict(p) for p in row["periods"]],
         "collect_data": row["collect_data"],
         **{k: list(v) for k, v in row["scope"].items() if k in SCOPE_KEYS},
     }
@@ -246,22 +245,18 @@ def resolve(
         values = list(scope[key])
         if key in NETBOX_NAMES:
             # A name NetBox does not know would fail the whole request (400).
-            known = netbox.find_named(key, values)
-            if missing := [v for v in values if v not in known]:
+            known, missing = _named(netbox, key, values)
+            if missing:
                 raise Unresolved(
                     f"NetBox has no {key} {', '.join(map(repr, missing))} (or the token may "
                     "not see them): the window keeps its hosts"
                 )
+            if key == "clusters":  # filtered by id: devices have no cluster-name filter
+                values = sorted(known.values())
         # NetBox's tag filter wants every tag given: one request per tag finds any.
         for chunk in [[v] for v in values] if key == "tags" else [values]:
             for kind in (DEVICE, VM):
                 ids[kind] |= _ids_where(netbox, kind, key, **{name: chunk})
-    if scope.get("clusters"):
-        known = netbox.find_named("clusters", scope["clusters"])
-        if missing := [c for c in scope["clusters"] if c not in known]:
-            raise Unresolved(f"NetBox has no cluster {', '.join(map(repr, missing))}")
-        for kind in (DEVICE, VM):
-            ids[kind] |= netbox.ids_where(kind, cluster_id=sorted(known.values()))
     targets |= {target_of(kind, i) for kind, found in ids.items() for i in found}
     found: dict[str, str | None] = {
         c["hostid"]: t
@@ -281,6 +276,13 @@ def resolve(
     if row["owner"] == OPERATOR:
         found |= _held(netbox, current, found)
     return found
+
+
+def _named(netbox: Any, key: str, names: list[str]) -> tuple[dict[str, int], list[str]]:
+    """(name -> id of the sites, regions, tenants, clusters or tags NetBox has among
+    ``names``, the names it has not)."""
+    known = netbox.find_named(key, names)
+    return known, [n for n in names if n not in known]
 
 
 def _ids_where(netbox: Any, kind: str, key: str, **filters: Any) -> set[int]:
@@ -314,24 +316,21 @@ def _held(
 
 def write_window(
     job: Job,
-    zbx: ZabbixGateway | None,
+    zbx: ZabbixGateway,
     row: dict[str, Any],
     hosts: dict[str, str | None],
     *,
     undo: Callable[[str, Callable[[], Any]], None] | None = None,
-    unreachable: Exception | None = None,
 ) -> bool:
     """Make the window's Zabbix maintenance hold ``hosts`` (those Zabbix still has) and its
     host groups: created, updated, or deleted when it holds nothing (the row stays, and
     the maintenance comes back when a host joins); then record the members and the status.
-    A refusal (or Zabbix unreachable, given as ``unreachable`` when the client could not
-    even log in) makes the row ``failed`` with the reason, for the clean-up to try again;
-    returns whether Zabbix took it. With ``undo`` (a reconcile run), Zabbix unreachable
-    fails the run instead, and the write's undo goes to the run's journal."""
-    before = windows.members(job.conn, [row["id"]])[row["id"]]
+    A refusal, or Zabbix unreachable, makes the row ``failed`` with the reason, for the
+    clean-up to try again; returns whether Zabbix took it. With ``undo`` (a reconcile run),
+    Zabbix unreachable fails the run instead, and the write's undo goes to the run's
+    journal."""
+    before = windows.window_members(job.conn, row["id"])
     try:
-        if zbx is None:
-            raise unreachable or ZabbixUnavailable("Zabbix API did not answer")
         there = zabbix.existing_hosts(zbx, sorted(hosts))
         hosts = {h: t for h, t in hosts.items() if h in there}
         windows.replace_members(job.conn, row["id"], hosts)
@@ -381,7 +380,7 @@ def _release(job: Job, row: dict[str, Any]) -> list[str]:
     """The window lets its hosts go; returns their targets, for the caller to mark dirty
     (a delete held back during the window happens in the next run) as its last write, so
     that events marking them meanwhile never wait on this job."""
-    held = windows.members(job.conn, [row["id"]])[row["id"]]
+    held = windows.window_members(job.conn, row["id"])
     windows.replace_members(job.conn, row["id"], {})
     return sorted({t for t in held.values() if t})
 
@@ -443,7 +442,7 @@ def window_job(
         released = end_window(job, zbx, row)
         _mark(job, released or [], f"maintenance window {row['name']!r} ended")
         return {"window": window_id, "expired": released is not None}
-    current = windows.members(job.conn, [row["id"]])[row["id"]]
+    current = windows.window_members(job.conn, row["id"])
     try:
         hosts = resolve(job.conn, zbx, netbox, row, current)
     except Unresolved as exc:
@@ -462,8 +461,9 @@ def cleanup(
     them; hosts released are marked dirty last. ``zbx`` None: Zabbix could not be reached
     (``unreachable`` says how)."""
     settings = read_settings(job.conn)
-    wanted = [w.name for w in netbox_windows(settings)]
-    windows.add_netbox_windows(job.conn, netbox_windows(settings))
+    services = netbox_windows(settings)
+    wanted = [w.name for w in services]
+    windows.add_netbox_windows(job.conn, services)
     now = database_now(job.conn)
     rows = windows.lock_live(job.conn)
     released: list[str] = []
@@ -477,7 +477,7 @@ def cleanup(
             continue
         if zbx is None:
             continue  # Zabbix unreachable: live windows stay as they are until the next run
-        current = windows.members(job.conn, [row["id"]])[row["id"]]
+        current = windows.window_members(job.conn, row["id"])
         try:
             hosts = resolve(job.conn, zbx, netbox, row, current)
         except Exception as exc:  # noqa: BLE001 -- NetBox down or a name gone: kept as it is
