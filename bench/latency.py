@@ -65,8 +65,9 @@ def latencies(database_url: str, since: object) -> list[float]:
     after it (several webhooks carried by one write each count)."""
     with psycopg.connect(database_url, row_factory=dict_row) as conn:
         arrivals = conn.execute(
-            "SELECT enqueued_at, targets[1] AS target FROM jobs WHERE actor = 'handle_event'"
-            " AND enqueued_at >= %s AND targets[1] LIKE 'dcim.device:%%' ORDER BY enqueued_at",
+            "SELECT enqueued_at, t AS target FROM jobs, unnest(targets) AS t"
+            " WHERE actor = 'handle_events' AND enqueued_at >= %s AND t LIKE 'dcim.device:%%'"
+            " ORDER BY enqueued_at",
             [since],
         ).fetchall()
         writes = conn.execute(
@@ -82,10 +83,10 @@ def latencies(database_url: str, since: object) -> list[float]:
         ).fetchall()
         events = conn.execute(
             "SELECT duration_ms, started_at - enqueued_at AS queued FROM jobs"
-            " WHERE actor = 'handle_event' AND enqueued_at >= %s ORDER BY duration_ms",
+            " WHERE actor = 'handle_events' AND enqueued_at >= %s ORDER BY duration_ms",
             [since],
         ).fetchall()
-    for what, rows in (("reconcile runs", runs), ("handle_event jobs", events)):
+    for what, rows in (("reconcile runs", runs), ("handle_events jobs", events)):
         took = [r["duration_ms"] for r in rows]
         waited = sorted(r["queued"].total_seconds() * 1000 for r in rows)
         say(

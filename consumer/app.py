@@ -8,10 +8,10 @@ from flask import Flask
 
 from consumer import api, errors
 from consumer.health import bp as health_bp
+from consumer.intake import DB_TIMEOUT_S, Intake
 from consumer.metrics import bp as metrics_bp
 from consumer.relay import SpoolRelay
 from consumer.state import EXTENSION, AppState
-from consumer.webhooks import DB_TIMEOUT_S
 from consumer.webhooks import bp as webhooks_bp
 from consumer.wiring import configure_logging, setup
 from handlers.config import Config, ConfigError, load_config
@@ -49,10 +49,13 @@ def create_app(
         log.warning("NZC_WEBHOOK_INSECURE is set: webhook signatures are NOT checked")
     app = Flask("consumer")
     app.config["MAX_CONTENT_LENGTH"] = config.webhook_max_bytes
+    ingest_db = IngestConnection(config.database_url, DB_TIMEOUT_S)
+    relay = SpoolRelay(runtime.store, runtime.broker)
     state = AppState(
         runtime=runtime,
-        ingest_db=IngestConnection(config.database_url, DB_TIMEOUT_S),
-        relay=SpoolRelay(runtime.store, runtime.broker),
+        ingest_db=ingest_db,
+        relay=relay,
+        intake=Intake(runtime.store, ingest_db, runtime.broker, relay),
         owns_runtime=owns_runtime,
     )
     app.extensions[EXTENSION] = state

@@ -374,14 +374,22 @@ def jobs_group() -> None:
 )
 @click.option("--actor")
 @click.option("--target", help="e.g. dcim.device:42")
+@click.option("--request-id", help="NetBox's request id (in the webhook and its change log)")
 @click.option("--limit", default=50, show_default=True)
 @click.pass_context
 def jobs_list(
-    ctx: click.Context, status: str | None, actor: str | None, target: str | None, limit: int
+    ctx: click.Context,
+    status: str | None,
+    actor: str | None,
+    target: str | None,
+    request_id: str | None,
+    limit: int,
 ) -> None:
     """The newest jobs first."""
     with _store(ctx).connection() as conn:
-        rows = job_records.list_jobs(conn, status=status, actor=actor, target=target, limit=limit)
+        rows = job_records.list_jobs(
+            conn, status=status, actor=actor, target=target, request_id=request_id, limit=limit
+        )
     click.echo(
         f"{'ID':36}  {'ACTOR':22} {'STATUS':9} {'TRY':>3}  {'ENQUEUED':19}  {'MS':>9}  TARGETS"
     )

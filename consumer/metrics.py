@@ -66,6 +66,12 @@ WEBHOOK_SECONDS = Histogram(
     buckets=WEBHOOK_BUCKETS_S,
 )
 
+WEBHOOK_BATCH = Histogram(
+    "nzc_webhook_batch_size",
+    "Webhooks committed together: one Postgres statement, one message, one confirm.",
+    buckets=(1, 2, 4, 8, 16, 32, 64),
+)
+
 
 def webhook_outcome(status: int, body: Any) -> str:
     """What became of a webhook, from its answer: ``refused`` (any error status), else the

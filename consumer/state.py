@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from flask import Flask, current_app
 
 from consumer.relay import SpoolRelay
 from handlers.gateways.ingest import IngestConnection
 from handlers.runtime import Runtime
+
+if TYPE_CHECKING:  # the intake counts in consumer.metrics, which reads this module
+    from consumer.intake import Intake
 
 #: The one key under ``app.extensions``.
 EXTENSION = "nzc"
@@ -22,12 +26,14 @@ class AppState:
       runtime: configuration, store and broker of the process.
       ingest_db: the per-thread autocommit connections of the webhook endpoint.
       relay: the spool relay (its thread runs only in a real web process).
+      intake: the group commit of accepted webhooks.
       owns_runtime: whether the app wired the runtime itself (and closes it with the app).
     """
 
     runtime: Runtime
     ingest_db: IngestConnection
     relay: SpoolRelay
+    intake: Intake
     owns_runtime: bool = False
 
     def close(self) -> None:

@@ -13,29 +13,23 @@ import logging
 import time
 from typing import Any
 
-import dramatiq
 import psycopg
 from flask import Blueprint, Response, g, jsonify, request
 from marshmallow import ValidationError
 
+from consumer import intake
 from consumer.errors import ApiError
 from consumer.metrics import observe_webhook
-from consumer.relay import SpoolRelay
 from consumer.state import AppState, app_state
 from handlers import logs
-from handlers.broker import QUEUE_EVENTS
 from handlers.decide.translate import event_target, ignore_reason
-from handlers.gateways import ingest, job_records
-from handlers.middleware.job_recorder import RECORDED
-from handlers.runtime import Runtime
+from handlers.gateways import ingest
 from schemas.webhook import WebhookSchema
 
 log = logging.getLogger(__name__)
 
 bp = Blueprint("webhooks", __name__)
 
-#: Seconds the webhook waits for a Postgres connection before treating Postgres as down.
-DB_TIMEOUT_S = 2.0
 SIGNATURE_HEADER = "X-Hook-Signature"
 
 #: Stateless, so one instance serves every request.
@@ -121,7 +115,7 @@ def netbox_webhook() -> Any:
 
 def _count_ignored(store: Any, reason: str) -> None:
     try:
-        with store.connection(timeout=DB_TIMEOUT_S) as conn:
+        with store.connection(timeout=intake.DB_TIMEOUT_S) as conn:
             ingest.count_ignored(conn, reason)
     except psycopg.OperationalError:
         log.warning("could not count an ignored webhook: Postgres is unreachable")
@@ -129,64 +123,11 @@ def _count_ignored(store: Any, reason: str) -> None:
 
 def _queue(state: AppState, event: dict[str, Any], body_sha256: bytes) -> Any:
     target = event_target(event)
-    message = dramatiq.Message(
-        queue_name=QUEUE_EVENTS,
-        actor_name="handle_event",
-        args=(event,),
-        kwargs={},
-        # The job row is written here, with the de-duplication, in one statement.
-        options={"request_id": event["request_id"], RECORDED: True},
-    )
-    logs.bind(message_id=message.message_id, target=target)
-    runtime, relay, ingest_db = state.runtime, state.relay, state.ingest_db
-    db_up = True
-    try:
-        earlier = job_records.record_webhook(
-            ingest_db.get(),
-            body_sha256=body_sha256,
-            message_id=message.message_id,
-            actor=message.actor_name,
-            queue=QUEUE_EVENTS,
-            targets=[target],
-            args=[event],
-            request_id=event["request_id"],
-        )
-        if earlier:
-            return jsonify(duplicate=True, message_id=earlier), 202
-    except psycopg.OperationalError as exc:
-        # Postgres down: the broker alone still keeps the event (no de-duplication).
-        log.warning("webhook not recorded, Postgres is unreachable: %s", exc)
-        ingest_db.discard()
-        db_up = False
-
-    if db_up and relay.pending.is_set():
-        return _spool(runtime, relay, message, target, "earlier webhooks are still spooled")
-    try:
-        runtime.broker.enqueue(message)
-    except Exception as exc:  # noqa: BLE001 -- any broker failure: keep the event in Postgres
-        if not db_up:
-            log.error("webhook refused: RabbitMQ and Postgres are both unreachable")
-            raise ApiError(
-                503,
-                "service unavailable",
-                "RabbitMQ and Postgres are both unreachable; NetBox records the failed "
-                "delivery, which can be retried once they are back",
-            ) from exc
-        return _spool(runtime, relay, message, target, f"{type(exc).__name__}: {exc}")
-    return jsonify(message_id=message.message_id, target=target), 202
-
-
-def _spool(
-    runtime: Runtime, relay: SpoolRelay, message: dramatiq.Message, target: str, why: str
-) -> Any:
-    try:
-        with runtime.store.connection(timeout=DB_TIMEOUT_S) as conn:
-            ingest.spool(conn, message.asdict(), why)
-    except psycopg.OperationalError:
-        raise ApiError(
-            503,
-            "service unavailable",
-            "RabbitMQ and Postgres are both unreachable; retry the delivery from NetBox",
-        ) from None
-    relay.notify()
-    return jsonify(message_id=message.message_id, target=target, spooled=True), 202
+    logs.bind(target=target)
+    outcome = state.intake.accept(intake.webhook(event, body_sha256, target))
+    logs.bind(message_id=outcome.message_id)
+    if outcome.duplicate:
+        return jsonify(duplicate=True, message_id=outcome.message_id), 202
+    if outcome.spooled:
+        return jsonify(message_id=outcome.message_id, target=target, spooled=True), 202
+    return jsonify(message_id=outcome.message_id, target=target), 202

@@ -12,12 +12,11 @@ import dramatiq
 from periodiq import cron
 
 from handlers.broker import QUEUE_EVENTS, QUEUE_HOSTS, QUEUE_SYSTEM
-from handlers.decide.translate import handle_event_targets
+from handlers.decide.translate import handle_event_targets, handle_events_targets
 from handlers.gateways import dirty_targets
 from handlers.gateways.zabbix import ZabbixUnavailable
 from handlers.jobs import (
     coalescing,
-    events,
     host_jobs,
     imports,
     maintenance,
@@ -25,6 +24,7 @@ from handlers.jobs import (
     sync,
     system,
 )
+from handlers.jobs import events as events_job
 from handlers.jobs.reconcile import DEFAULT_BATCH
 from handlers.jobs.reconcile import reconcile as reconcile_batch
 from handlers.runner import Job, Refused, job_actor
@@ -96,16 +96,28 @@ def host_config_sync_refresh(job: Job) -> dict:
     return sync.refresh_sync_state(job, rt.zabbix, rt.netbox)
 
 
-# No host lock: the job only marks its target dirty (a row a reconcile run claims with a
-# committed lease), so it must never wait for a run that holds the target's lock. The
-# target is still recorded on the job row.
+# No host lock: the job only marks its targets dirty (rows a reconcile run claims with a
+# committed lease), so it must never wait for a run that holds a target's lock. The
+# targets are still recorded on the job row.
+@job_actor(queue=QUEUE_EVENTS, targets=handle_events_targets, locks=False)
+def handle_events(job: Job, events: list) -> dict:
+    """Translate the NetBox events of a batch (webhooks the web edge committed together);
+    mark their hosts dirty for the next reconcile run."""
+    decisions, run_wanted = events_job.handle_events(job, events)
+    if run_wanted:
+        job.after_commit(reconcile.send)  # at once: coalescing is leading-edge
+    return {"events": len(events), "decisions": decisions}
+
+
+# Messages of one event each, queued (or spooled, or dead-lettered) by versions before the
+# batches: still run, and replayable.
 @job_actor(queue=QUEUE_EVENTS, targets=handle_event_targets, locks=False)
 def handle_event(job: Job, event: dict) -> dict:
     """Translate one NetBox event; mark its host dirty for the next reconcile run."""
-    decision, run_wanted = events.handle_event(job, event)
+    decisions, run_wanted = events_job.handle_events(job, [event])
     if run_wanted:
-        job.after_commit(reconcile.send)  # at once: coalescing is leading-edge
-    return decision
+        job.after_commit(reconcile.send)
+    return decisions[0]
 
 
 @job_actor(queue=QUEUE_HOSTS, periodic=cron("* * * * *"))
@@ -233,6 +245,7 @@ ACTORS: list[dramatiq.Actor] = [
     schedule_tick,
     sync_hosts,
     host_config_sync_refresh,
+    handle_events,
     handle_event,
     reconcile,
     provision_agent,

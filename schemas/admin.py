@@ -133,6 +133,7 @@ class JobsQuerySchema(_Strict):
     )
     actor = _text()
     target = Target(metadata={"example": "dcim.device:42"})
+    request_id = _text(metadata={"description": "NetBox's request id (webhook, change log)"})
     since = _since()
     cursor = Cursor(metadata={"description": "the next_cursor of the previous page"})
     limit = _limit(50)

@@ -40,7 +40,8 @@ def requested_by(body: dict[str, Any]) -> str:
 def list_jobs(query: dict[str, Any]) -> dict[str, Any]:
     """The newest jobs first, a page at a time.
 
-    Filters: status (failed includes partial), actor, target, since. Pass the answer's
+    Filters: status (failed includes partial), actor, target, since, request_id (NetBox's).
+    Pass the answer's
     next_cursor as cursor for the next page, with the same filters."""
     limit = query["limit"]
     with app_state().runtime.store.connection() as conn:
@@ -52,6 +53,7 @@ def list_jobs(query: dict[str, Any]) -> dict[str, Any]:
             since=query.get("since"),
             before=query.get("cursor"),
             limit=limit + 1,
+            request_id=query.get("request_id"),
         )
     page = rows[:limit]
     more = len(rows) > limit

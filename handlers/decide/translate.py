@@ -103,4 +103,10 @@ def translate(event: dict[str, Any], settings: dict[str, Any]) -> Decision:
 
 def handle_event_targets(event: dict[str, Any]) -> list[str]:
     """The targets of an event job: its host, or none for an ignored event."""
-    return [] if ignore_reason(event) else [event_target(event)]
+    return handle_events_targets([event])
+
+
+def handle_events_targets(events: list[dict[str, Any]]) -> list[str]:
+    """The targets of a batch of events: their hosts, each once, in order."""
+    targets = (event_target(event) for event in events if not ignore_reason(event))
+    return list(dict.fromkeys(t for t in targets if t))

@@ -19,15 +19,21 @@ def mark_many(
 ) -> None:
     """Mark every target of ``reasons`` (target -> why) for the next reconcile run, in one
     statement; a target marked again moves its generation."""
-    if not reasons:
+    mark_each(conn, {target: (why, request_id) for target, why in reasons.items()})
+
+
+def mark_each(conn: psycopg.Connection, marks: dict[str, tuple[str, str | None]]) -> None:
+    """Mark every target of ``marks`` (target -> (why, NetBox request id)) in one statement,
+    in target order (the order every marking statement takes its row locks in)."""
+    if not marks:
         return
-    targets = sorted(reasons)
+    targets = sorted(marks)
     conn.execute(
         "INSERT INTO dirty_targets (target, reason, request_id)"
-        " SELECT t, r, %s FROM unnest(%s::text[], %s::text[]) AS m(t, r)"
+        " SELECT t, r, q FROM unnest(%s::text[], %s::text[], %s::text[]) AS m(t, r, q)"
         " ON CONFLICT (target) DO UPDATE SET generation = dirty_targets.generation + 1,"
         " reason = EXCLUDED.reason, request_id = EXCLUDED.request_id, last_marked_at = now()",
-        [request_id, targets, [reasons[t] for t in targets]],
+        [targets, [marks[t][0] for t in targets], [marks[t][1] for t in targets]],
     )
 
 

@@ -7,6 +7,7 @@ Plain functions over a psycopg connection, so they join whatever transaction the
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -112,54 +113,78 @@ def record_finished(
 
 
 _ACCEPT = """
-WITH fresh AS (
+WITH input AS (
+    SELECT i.sha, i.target, i.request_id, e.event, i.n
+    FROM unnest(%(shas)s::bytea[], %(targets)s::text[], %(request_ids)s::text[])
+         WITH ORDINALITY AS i(sha, target, request_id, n)
+    JOIN jsonb_array_elements(%(events)s::jsonb) WITH ORDINALITY AS e(event, n) USING (n)
+), fresh AS (
     INSERT INTO webhook_dedupe AS d (body_sha256, message_id, received_at)
-    VALUES (%(sha)s, %(id)s, now())
+    SELECT sha, %(id)s, now() FROM input
     ON CONFLICT (body_sha256) DO UPDATE
         SET message_id = EXCLUDED.message_id, received_at = EXCLUDED.received_at
         WHERE d.received_at < now() - make_interval(secs => %(window)s)
-    RETURNING message_id
+    RETURNING body_sha256
+), accepted AS (
+    SELECT input.* FROM input JOIN fresh ON fresh.body_sha256 = input.sha
 ), job AS (
-    INSERT INTO jobs (id, actor, queue, targets, args, kwargs, request_id)
-    SELECT %(id)s, %(actor)s, %(queue)s, %(targets)s, %(args)s, '{}', %(request_id)s FROM fresh
-    RETURNING id
+    INSERT INTO jobs (id, actor, queue, targets, args, kwargs, request_id, request_ids)
+    SELECT %(id)s, %(actor)s, %(queue)s,
+           COALESCE(array_agg(DISTINCT target) FILTER (WHERE target IS NOT NULL), '{}'),
+           jsonb_build_array(jsonb_agg(event ORDER BY n)), '{}',
+           CASE WHEN count(DISTINCT request_id) = 1 THEN min(request_id) END,
+           array_agg(DISTINCT request_id) FILTER (WHERE request_id IS NOT NULL)
+    FROM accepted HAVING count(*) > 0
 )
-SELECT (SELECT id FROM job) AS accepted,
-       (SELECT message_id FROM webhook_dedupe WHERE body_sha256 = %(sha)s) AS earlier
+SELECT fresh.body_sha256 IS NOT NULL AS accepted, d.message_id AS earlier
+FROM input
+LEFT JOIN fresh ON fresh.body_sha256 = input.sha
+LEFT JOIN webhook_dedupe d ON d.body_sha256 = input.sha
+ORDER BY input.n
 """
 
 
-def record_webhook(
+@dataclass(frozen=True)
+class Webhook:
+    """One verified webhook as the edge records it: the digest of its body, its event (the
+    schema's output), its host target and its NetBox request id."""
+
+    body_sha256: bytes
+    event: dict[str, Any]
+    target: str | None
+    request_id: str | None
+
+
+def record_webhooks(
     conn: psycopg.Connection,
     *,
-    body_sha256: bytes,
     message_id: str,
     actor: str,
     queue: str,
-    targets: list[str],
-    args: list[Any],
-    request_id: str | None,
-) -> str | None:
-    """Record a webhook's message (job row ``queued``) unless the same body came within the
-    de-duplication window: both in one statement, one round trip. Returns None when
-    accepted, else the message id of the earlier delivery. Use an
+    webhooks: list[Webhook],
+) -> list[str | None]:
+    """Record a batch of webhooks as one message (its job row ``queued``, holding the events
+    in order), leaving out those whose body came within the de-duplication window: all in
+    one statement, one round trip. Returns, per webhook in order, None when accepted, else
+    the message id of the earlier delivery. The bodies must be distinct (the caller answers
+    a repeat within one batch itself). Use an
     :class:`~handlers.gateways.ingest.IngestConnection` (autocommit, no WAL-flush wait).
     """
-    row = conn.execute(
+    rows = conn.execute(
         _ACCEPT,
         {
-            "sha": body_sha256,
+            "shas": [w.body_sha256 for w in webhooks],
+            "targets": [w.target for w in webhooks],
+            "request_ids": [w.request_id for w in webhooks],
+            "events": Jsonb([w.event for w in webhooks]),
             "id": message_id,
             "window": DEDUPE_WINDOW_S,
             "actor": actor,
             "queue": queue,
-            "targets": targets,
-            "args": Jsonb(args),
-            "request_id": request_id,
         },
         prepare=True,
-    ).fetchone()
-    return None if row["accepted"] else row["earlier"]
+    ).fetchall()
+    return [None if row["accepted"] else row["earlier"] for row in rows]
 
 
 def mark_dead(conn: psycopg.Connection, job_id: str, reason: str) -> None:
@@ -187,6 +212,26 @@ def log_event(
     )
 
 
+def log_events(
+    conn: psycopg.Connection, job_id: str, entries: list[tuple[str, str, str | None, Any]]
+) -> None:
+    """Append event-log entries (level, message, target, data) of one job in one statement."""
+    if not entries:
+        return
+    conn.execute(
+        "INSERT INTO event_log (job_id, target, level, message, data)"
+        " SELECT %s, t, l, m, d FROM unnest(%s::text[], %s::text[], %s::text[], %s::jsonb[])"
+        " AS e(t, l, m, d)",
+        [
+            job_id,
+            [e[2] for e in entries],
+            [e[0] for e in entries],
+            [e[1] for e in entries],
+            [_json(e[3]) for e in entries],
+        ],
+    )
+
+
 def list_jobs(
     conn: psycopg.Connection,
     *,
@@ -196,12 +241,17 @@ def list_jobs(
     since: timedelta | None = None,
     before: tuple[datetime, str] | None = None,
     limit: int = 50,
+    request_id: str | None = None,
 ) -> list[dict[str, Any]]:
-    """The newest jobs first (by enqueued_at, then id), filtered by status, actor, target
-    and enqueued within ``since`` when given; ``failed`` includes ``partial`` (jobs that
-    failed for some of their targets). ``before``: the (enqueued_at, id) of the last job of
-    the previous page, for the next one."""
+    """The newest jobs first (by enqueued_at, then id), filtered by status, actor, target,
+    enqueued within ``since`` and NetBox request id when given; ``failed`` includes
+    ``partial`` (jobs that failed for some of their targets). ``before``: the (enqueued_at,
+    id) of the last job of the previous page, for the next one."""
     where, params = _filters(status, actor, target, since)
+    if request_id:
+        # A batch of webhooks may carry several requests' events: request_ids has them all.
+        where.append("(request_id = %s OR request_ids @> ARRAY[%s])")
+        params.extend([request_id, request_id])
     if before is not None:
         where.append("(enqueued_at, id) < (%s, %s)")
         params.extend(before)

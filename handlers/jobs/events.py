@@ -1,7 +1,9 @@
-"""The event job: a NetBox event becomes a dirty mark on its host target.
+"""The event job: NetBox events become dirty marks on their host targets.
 
 Jobs read NetBox afresh, so a burst of events for one host costs one reconciliation; the
-decision itself is :func:`handlers.decide.translate.translate` (pure).
+decision itself is :func:`handlers.decide.translate.translate` (pure). The web edge sends
+the events that arrived together as one batch: one transaction, one statement for the
+dirty marks and one for the event-log entries, whatever its size.
 """
 
 from __future__ import annotations
@@ -9,28 +11,40 @@ from __future__ import annotations
 from typing import Any
 
 from handlers.decide.translate import DELETE, IGNORE, translate
-from handlers.gateways import deletion_evidence, dirty_targets
+from handlers.gateways import deletion_evidence, dirty_targets, job_records
 from handlers.gateways.settings import read_settings
 from handlers.jobs import coalescing
 from handlers.runner import Job
 
 
-def handle_event(job: Job, event: dict[str, Any]) -> tuple[dict[str, Any], bool]:
-    """Translate ``event``, log the decision, mark its target dirty. Returns the decision and
-    whether a reconcile run should be sent once the job commits."""
-    decision = translate(event, read_settings(job.conn))
-    job.log(
-        "info",
-        f"{decision.action} {decision.target or '-'}: {decision.reason}",
-        target=decision.target,
-        data={**decision.asdict(), "request_id": event.get("request_id")},
-    )
-    if decision.action == IGNORE:
-        return decision.asdict(), False
-    if decision.action == DELETE and event["event"] == "deleted":
-        # The evidence a delete needs: the web edge checked this webhook's signature.
-        deletion_evidence.record(
-            job.conn, decision.target, "a signed deleted webhook", event.get("request_id")
+def handle_events(job: Job, events: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], bool]:
+    """Translate each of ``events`` (in order), log each decision against its target, mark
+    the targets dirty. Returns the decisions and whether a reconcile run should be sent
+    once the job commits."""
+    settings = read_settings(job.conn)
+    decisions = []
+    entries = []
+    marks: dict[str, tuple[str, str | None]] = {}
+    for event in events:
+        decision = translate(event, settings)
+        request_id = event.get("request_id")
+        decisions.append(decision.asdict())
+        entries.append(
+            (
+                "info",
+                f"{decision.action} {decision.target or '-'}: {decision.reason}",
+                decision.target,
+                {**decision.asdict(), "request_id": request_id},
+            )
         )
-    dirty_targets.mark_dirty(job.conn, decision.target, decision.reason, event.get("request_id"))
-    return decision.asdict(), coalescing.run_wanted_after_event(job.conn)
+        if decision.action == IGNORE:
+            continue
+        if decision.action == DELETE and event["event"] == "deleted":
+            # The evidence a delete needs: the web edge checked this webhook's signature.
+            deletion_evidence.record(
+                job.conn, decision.target, "a signed deleted webhook", request_id
+            )
+        marks[decision.target] = (decision.reason, request_id)
+    job_records.log_events(job.conn, job.job_id, entries)
+    dirty_targets.mark_each(job.conn, marks)
+    return decisions, bool(marks) and coalescing.run_wanted_after_event(job.conn)

@@ -153,8 +153,8 @@ def test_a_bulk_create_of_200_devices_dirty_at_once_takes_one_host_create_call(s
     stack.start_worker(queues={"nzc-events"})  # events only: reconcile runs wait
     wait_for(
         lambda: db.execute(
-            "SELECT count(*) = 800 AS done FROM jobs WHERE actor = 'handle_event'"
-            " AND status = 'succeeded' AND enqueued_at >= %s",
+            "SELECT coalesce(sum(jsonb_array_length(args->0)), 0) = 800 AS done FROM jobs"
+            " WHERE actor = 'handle_events' AND status = 'succeeded' AND enqueued_at >= %s",
             [stack.since],
         ).fetchone()["done"],
         "800 events marked dirty",

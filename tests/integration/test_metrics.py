@@ -95,6 +95,9 @@ def test_webhook_counters_move_by_exactly_what_the_web_edge_answered(client):
     assert moved(before, after, webhooks, outcome="ignored", status="202") == 1
     assert moved(before, after, webhooks, outcome="spooled", status="202") == 0
     assert moved(before, after, "nzc_webhook_duration_seconds_count") == 6
+    # One after another: each of the four that reached the commit was a batch of one.
+    assert moved(before, after, "nzc_webhook_batch_size_count") == 4
+    assert moved(before, after, "nzc_webhook_batch_size_bucket", le="1.0") == 4
 
 
 def test_a_body_over_the_size_limit_is_counted_as_refused_413(client, stub_runtime):
@@ -427,8 +430,8 @@ def test_a_reconcile_run_observes_its_batch_and_counts_its_zabbix_calls(stack, d
     stack.start_worker(queues={"nzc-events"})  # events only: reconcile runs wait
     wait_for(
         lambda: db.execute(
-            "SELECT count(*) = %s AS done FROM jobs WHERE actor = 'handle_event'"
-            " AND status = 'succeeded' AND enqueued_at >= %s",
+            "SELECT coalesce(sum(jsonb_array_length(args->0)), 0) = %s AS done FROM jobs"
+            " WHERE actor = 'handle_events' AND status = 'succeeded' AND enqueued_at >= %s",
             [events, stack.since],
         ).fetchone()["done"],
         "every event marked dirty",
@@ -446,6 +449,11 @@ def test_a_reconcile_run_observes_its_batch_and_counts_its_zabbix_calls(stack, d
     created = moved(before, after, "nzc_zabbix_calls_total", method="host.create")
     assert created == runtime.zabbix.calls["host.create"] == 1
     assert moved(before, after, "nzc_zabbix_errors_total", method="host.create") == 0
+    batches = db.execute(
+        "SELECT count(*) AS n FROM jobs WHERE actor = 'handle_events' AND enqueued_at >= %s",
+        [stack.since],
+    ).fetchone()["n"]
     assert (
-        moved(before, after, "nzc_jobs_total", actor="handle_event", outcome="succeeded") == events
+        moved(before, after, "nzc_jobs_total", actor="handle_events", outcome="succeeded")
+        == batches
     )

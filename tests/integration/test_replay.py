@@ -236,3 +236,88 @@ def test_a_message_delivered_again_after_its_job_succeeded_runs_no_zabbix_call(s
     assert one_host(zabbix, "hand-edited")  # the drift is still there: nothing ran
     row = db.execute("SELECT status, attempts FROM jobs WHERE id = %s", [message.message_id])
     assert row.fetchone() == {"status": "succeeded", "attempts": 1}
+
+
+def test_a_failed_batch_of_events_writes_nothing_and_its_replay_converges(
+    rabbit_runtime, start_worker, db
+):
+    """A batch of webhook events is one job: refused as a whole (nothing half-written), then
+    replayed, each event logged against its own target and each mark with its request."""
+    from handlers.actors import handle_events
+    from handlers.broker import QUEUE_EVENTS
+    from schemas.webhook import WebhookSchema
+    from tests.webhook_shapes import sample
+
+    def event(name, object_id, request_id):
+        body = sample(name)["body"]
+        body = {**body, "request_id": request_id, "data": {**body["data"], "id": object_id}}
+        return WebhookSchema().load(body)
+
+    events = [
+        event("07_device_updated.json", 9101, "req-one"),
+        event("28_device_deleted.json", 9102, "req-two"),
+        event("07_device_updated.json", 9101, "req-three"),
+    ]
+    targets = ["dcim.device:9101", "dcim.device:9102"]
+    db.execute("DELETE FROM dirty_targets WHERE target = ANY(%s)", [targets])
+    db.execute("DELETE FROM deletion_evidence WHERE target = ANY(%s)", [targets])
+    db.execute("UPDATE reconcile_state SET pending = true")  # no run is sent: none needed here
+    # Postgres itself refuses the second target's mark, after the first was written.
+    db.execute(
+        "CREATE FUNCTION nzc_test_refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+        " IF NEW.target = 'dcim.device:9102' THEN RAISE EXCEPTION 'refused by the test';"
+        " END IF; RETURN NEW; END $$"
+    )
+    db.execute(
+        "CREATE TRIGGER nzc_test_refuse BEFORE INSERT ON dirty_targets"
+        " FOR EACH ROW EXECUTE FUNCTION nzc_test_refuse()"
+    )
+    try:
+        start_worker(rabbit_runtime.broker, queues={QUEUE_EVENTS})
+        message = handle_events.send_with_options(args=(events,), max_retries=0)
+        dead = job_in(db, message.message_id, {"dead"})
+        assert "refused by the test" in dead["error"] and sorted(dead["targets"]) == targets
+        marks = db.execute("SELECT * FROM dirty_targets WHERE target = ANY(%s)", [targets])
+        assert marks.fetchall() == []
+        logged = db.execute("SELECT * FROM event_log WHERE job_id = %s", [message.message_id])
+        assert [r for r in logged.fetchall() if r["level"] == "info"] == []
+        evidence = db.execute("SELECT * FROM deletion_evidence WHERE target = ANY(%s)", [targets])
+        assert evidence.fetchall() == []
+        wait_for(lambda: message.message_id in letters(rabbit_runtime), "the dead letter")
+
+        db.execute("DROP TRIGGER nzc_test_refuse ON dirty_targets")
+        (outcome,) = replay(rabbit_runtime, [message.message_id], requested_by="test")
+        assert outcome.outcome == "replayed"
+        new = job_in(db, outcome.new_job_id, {"succeeded"})
+        assert new["result"]["events"] == 3
+        marks = db.execute(
+            "SELECT target, request_id FROM dirty_targets WHERE target = ANY(%s) ORDER BY target",
+            [targets],
+        ).fetchall()
+        # The last event of a target names the mark's request.
+        assert [(m["target"], m["request_id"]) for m in marks] == [
+            ("dcim.device:9101", "req-three"),
+            ("dcim.device:9102", "req-two"),
+        ]
+        logged = db.execute(
+            "SELECT target, data->>'request_id' AS rid FROM event_log"
+            " WHERE job_id = %s AND level = 'info' AND target IS NOT NULL ORDER BY id",
+            [outcome.new_job_id],
+        ).fetchall()
+        assert [(r["target"], r["rid"]) for r in logged] == [
+            ("dcim.device:9101", "req-one"),
+            ("dcim.device:9102", "req-two"),
+            ("dcim.device:9101", "req-three"),
+        ]
+        evidence = db.execute(
+            "SELECT target, request_id FROM deletion_evidence WHERE target = ANY(%s)", [targets]
+        )
+        assert [(r["target"], r["request_id"]) for r in evidence] == [
+            ("dcim.device:9102", "req-two")
+        ]
+    finally:
+        db.execute("DROP TRIGGER IF EXISTS nzc_test_refuse ON dirty_targets")
+        db.execute("DROP FUNCTION IF EXISTS nzc_test_refuse()")
+        db.execute("DELETE FROM dirty_targets WHERE target = ANY(%s)", [targets])
+        db.execute("DELETE FROM deletion_evidence WHERE target = ANY(%s)", [targets])
+        db.execute("UPDATE reconcile_state SET pending = false")

@@ -1,5 +1,6 @@
 """POST /webhooks/netbox on real Postgres, with a stub broker or the real RabbitMQ."""
 
+import hashlib
 import itertools
 import json
 
@@ -76,8 +77,9 @@ def test_every_captured_webhook_is_accepted_with_its_own_signature(client, stub_
     else:
         assert body["message_id"] and body["target"].endswith(":1")
         row = db.execute("SELECT * FROM jobs WHERE id = %s", [body["message_id"]]).fetchone()
-        assert row["status"] == "queued" and row["actor"] == "handle_event"
+        assert row["status"] == "queued" and row["actor"] == "handle_events"
         assert row["request_id"] == captured["body"]["request_id"]
+        assert row["request_ids"] == [captured["body"]["request_id"]]
 
 
 @pytest.mark.parametrize("name", real_capture_names())
@@ -102,7 +104,7 @@ def test_every_netbox_version_shape_is_queued_normalised(client, stub_runtime, v
     row = db.execute(
         "SELECT args, request_id FROM jobs WHERE id = %s", [resp.get_json()["message_id"]]
     ).fetchone()
-    event = row["args"][0]
+    [event] = row["args"][0]
     assert event["object_type"] == "dcim.device" and event["object_id"] == 1
     # 4.7 sends the request id only inside "request"; it is recovered from there.
     assert row["request_id"] == sample("07_device_updated.json")["body"]["request_id"]
@@ -335,3 +337,56 @@ def test_random_bodies_and_headers_never_cause_a_5xx(
     assert resp.status_code < 500, resp.get_data()
     assert resp.is_json
     assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
+
+
+def test_webhooks_committed_together_share_one_job_row_and_one_message(stub_runtime, db):
+    """One commit of a batch (as concurrent webhooks make): the de-duplication, one job row
+    holding every new event in order, one message; repeats answered with the earlier id."""
+    from consumer import intake
+    from consumer.state import app_state
+    from handlers.decide.translate import event_target
+    from schemas.webhook import WebhookSchema
+
+    app = create_app(runtime=stub_runtime)
+    state = app_state(app)
+    before = fresh(sample("07_device_updated.json")["body"])
+    earlier = post(app.test_client(), before).get_json()["message_id"]
+    queue = stub_runtime.broker.queues[QUEUE_EVENTS]
+    while queue.qsize():
+        queue.get_nowait()
+
+    raws = [
+        fresh({**sample("07_device_updated.json")["body"], "request_id": "req-a"}),
+        fresh({**sample("28_device_deleted.json")["body"], "request_id": "req-b"}),
+    ]
+    raws = [raws[0], before, raws[1], raws[0]]  # an earlier body, and one repeated in the batch
+    batch = []
+    for raw in raws:
+        event = WebhookSchema().load(json.loads(raw))
+        batch.append(intake.webhook(event, hashlib.sha256(raw).digest(), event_target(event)))
+    outcomes = state.intake.commit(batch)
+
+    mid = outcomes[0].message_id
+    assert [(o.message_id, o.duplicate) for o in outcomes] == [
+        (mid, False),
+        (earlier, True),
+        (mid, False),
+        (mid, True),
+    ]
+    row = db.execute("SELECT * FROM jobs WHERE id = %s", [mid]).fetchone()
+    assert row["actor"] == "handle_events" and row["status"] == "queued"
+    [events] = row["args"]
+    assert [(e["event"], e["request_id"]) for e in events] == [
+        ("updated", "req-a"),
+        ("deleted", "req-b"),
+    ]
+    assert sorted(row["targets"]) == sorted({b.target for b in batch})
+    assert row["request_id"] is None and sorted(row["request_ids"]) == ["req-a", "req-b"]
+    assert queued(stub_runtime) == 1
+    message = queue.get_nowait()
+    assert json.loads(message)["args"] == [events]
+    # Found by either request id.
+    from handlers.gateways.job_records import list_jobs
+
+    for request_id in ("req-a", "req-b"):
+        assert [r["id"] for r in list_jobs(db, request_id=request_id)] == [mid]
