@@ -29,6 +29,9 @@ BENCH_BROKER_URL = os.environ.get(
     "NZC_BENCH_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672/nzc-bench"
 )
 
+#: gunicorn's worker arguments, as in the Procfile (start_web adds --workers 2).
+WEB_ARGS = ["--worker-class", "gthread", "--threads", "8"]
+
 
 @contextmanager
 def scratch_database() -> Iterator[str]:
@@ -170,3 +173,50 @@ def percentile(sorted_values: list[float], pct: float) -> float:
         return float("nan")
     index = min(len(sorted_values) - 1, max(0, round(pct / 100 * len(sorted_values)) - 1))
     return sorted_values[index]
+
+
+def job_process(worker: subprocess.Popen) -> int:
+    """The pid of the process that runs the jobs: dramatiq's parent only supervises its
+    worker children (forked, so found by parent pid); the one with the most threads."""
+    children = []
+    for entry in Path("/proc").iterdir():
+        try:
+            stat = (entry / "stat").read_text() if entry.name.isdigit() else ""
+        except OSError:
+            continue
+        if stat and int(stat.rsplit(")", 1)[1].split()[1]) == worker.pid:
+            children.append(int(entry.name))
+    if not children:
+        sys.exit(f"dramatiq (pid {worker.pid}) has no worker process")
+    return max(children, key=lambda pid: proc_status(pid, "Threads"))
+
+
+def proc_status(pid: int, field: str) -> int:
+    """A number from /proc/<pid>/status (VmHWM, the peak RSS, is in KiB)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1])
+    raise KeyError(field)
+
+
+def web_peak_mib(web: subprocess.Popen) -> float:
+    """The largest peak RSS among gunicorn's processes."""
+    pids = [web.pid]
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == web.pid:
+                pids.append(int(entry.name))
+    return max(proc_status(p, "VmHWM") for p in pids) / 1024
+
+
+def header(bench: str) -> str:
+    """The first line of a bench's report: where and with what it ran."""
+    done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    return (
+        f"{bench} at {done.stdout.strip() or 'unknown'}, {os.cpu_count()} cores, load average "
+        f"{os.getloadavg()[0]:.2f}"
+    )

@@ -20,11 +20,14 @@ import pika
 
 from bench.common import (
     BENCH_BROKER_URL,
+    WEB_ARGS,
     bench_env,
     free_port,
+    header,
     percentile,
     scratch_database,
     start_web,
+    web_peak_mib,
 )
 from handlers.broker import QUEUE_EVENTS
 from tests.webhook_shapes import SECRET, sample, sign
@@ -55,16 +58,22 @@ def wait_ready(port: int, seconds: float = 30) -> None:
     sys.exit("gunicorn did not start")
 
 
-def queue_depth(queue: str, purge: bool = False) -> int:
+def events_queued(queue: str) -> tuple[int, int]:
+    """(events, messages) in ``queue``, taking them out: a message carries a batch of the
+    webhooks one commit took (``handle_events``), or one (``handle_event``)."""
     conn = pika.BlockingConnection(pika.URLParameters(BENCH_BROKER_URL))
+    events = messages = 0
     try:
         channel = conn.channel()
-        depth = channel.queue_declare(queue, passive=True).method.message_count
-        if purge:
-            channel.queue_purge(queue)
-        return depth
+        while True:
+            method, _props, body = channel.basic_get(queue, auto_ack=True)
+            if method is None:
+                return events, messages
+            message = json.loads(body)
+            messages += 1
+            events += len(message["args"][0]) if message["actor_name"] == "handle_events" else 1
     except pika.exceptions.ChannelClosedByBroker:
-        return 0
+        return events, messages
     finally:
         if conn.is_open:
             conn.close()
@@ -126,7 +135,7 @@ def main() -> None:
     parser.add_argument("-c", type=int, default=16, help="concurrent connections")
     parser.add_argument(
         "--gunicorn-args",
-        default="--worker-class gthread --threads 4",
+        default=" ".join(WEB_ARGS),
         help="gunicorn arguments besides --workers 2 (default: the Procfile's)",
     )
     parser.add_argument("--keepalive", action="store_true", help="reuse client connections")
@@ -139,17 +148,19 @@ def main() -> None:
         server = start_web(env, port, args.gunicorn_args.split())
         try:
             wait_ready(port)
-            queue_depth(QUEUE_EVENTS, purge=True)
+            events_queued(QUEUE_EVENTS)
             # Warm-up (connections, prepared statements), not counted: bodies that fail
             # the schema, so nothing is queued.
             run_load(port, [json.dumps({"warm": i}).encode() for i in range(50)], 4)
             latencies, statuses, elapsed = run_load(port, payloads, args.c, args.keepalive)
-            time.sleep(0.5)
-            reached = queue_depth(QUEUE_EVENTS, purge=True)
+            # Every 202 came after its message's confirm: the queue holds them all now.
+            reached, messages = events_queued(QUEUE_EVENTS)
+            web_mib = web_peak_mib(server)
         finally:
             server.terminate()
             server.wait(10)
     accepted = statuses.get(202, 0)
+    print(f"{header('bench.ingest')}; the load generator, Postgres and RabbitMQ on this machine")
     setup = f"concurrency {args.c}, gunicorn 2 workers {args.gunicorn_args}".strip()
     print(f"webhooks sent:            {args.n} ({setup}, keep-alive {args.keepalive})")
     print(f"answers:                  {dict(sorted(statuses.items()))}")
@@ -159,7 +170,9 @@ def main() -> None:
         f"{percentile(latencies, 99) * 1000:.1f} / {latencies[-1] * 1000:.1f} ms"
     )
     verdict = "OK" if reached == args.n else "MISMATCH"
-    print(f"messages in RabbitMQ:     {reached} (expected {args.n}: {verdict})")
+    print(f"events in RabbitMQ:       {reached} (expected {args.n}: {verdict})")
+    print(f"messages (batches):       {messages}, {reached / max(messages, 1):.1f} events each")
+    print(f"peak RSS of web:          {web_mib:.0f} MiB (largest gunicorn process)")
 
 
 if __name__ == "__main__":

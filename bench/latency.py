@@ -13,26 +13,28 @@ private Zabbix 7.0 frontend (bench/common.py), so the tests and a demo are not d
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
 import sys
 import time
-from pathlib import Path
 
 import psycopg
 from psycopg.rows import dict_row
 
 from bench.common import (
+    WEB_ARGS,
     bench_env,
     free_port,
+    header,
+    job_process,
     percentile,
     private_zabbix,
+    proc_status,
     scratch_database,
     start_web,
     start_worker,
+    web_peak_mib,
 )
 from bench.ingest import wait_ready
-from bench.sync import job_process, proc_status, stop
+from bench.sync import stop
 from handlers.gateways.zabbix import ZabbixGateway
 from tests.conftest import zabbix_token
 from tests.netbox_sim import SimServer
@@ -104,25 +106,6 @@ def latencies(database_url: str, since: object) -> list[float]:
     return sorted(found)
 
 
-def web_peak_mib(web: subprocess.Popen) -> float:
-    """The largest peak RSS among gunicorn's processes."""
-    pids = [web.pid]
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == web.pid:
-                pids.append(int(entry.name))
-    return max(proc_status(p, "VmHWM") for p in pids) / 1024
-
-
-def commit() -> str:
-    done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
-    return done.stdout.strip() or "unknown"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -132,8 +115,7 @@ def main() -> None:
     parser.add_argument("--devices", type=int, default=20)
     args = parser.parse_args()
     say(
-        f"bench.latency at {commit()}, {os.cpu_count()} cores, load average "
-        f"{os.getloadavg()[0]:.2f}; web, worker, Postgres, RabbitMQ, the simulator and "
+        f"{header('bench.latency')}; web, worker, Postgres, RabbitMQ, the simulator and "
         "Zabbix 7.0 all on this machine"
     )
     with scratch_database() as database_url, private_zabbix("7.0") as zabbix_url:
@@ -147,7 +129,7 @@ def main() -> None:
             NZC_NETBOX_URL=sim.url,
             NZC_NETBOX_TOKEN=TOKEN,
         )
-        web = start_web(env, port, ["--worker-class", "gthread", "--threads", "4"])
+        web = start_web(env, port, WEB_ARGS)
         worker = start_worker(env, threads=4)
         try:
             wait_ready(port)

@@ -27,12 +27,18 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import requests
 
-from bench.common import bench_env, private_zabbix, scratch_database, start_worker
+from bench.common import (
+    bench_env,
+    job_process,
+    private_zabbix,
+    proc_status,
+    scratch_database,
+    start_worker,
+)
 from consumer.wiring import setup
 from handlers.config import load_config
 from handlers.gateways.zabbix import ZabbixGateway
@@ -192,30 +198,6 @@ def count_hosts(zbx: ZabbixGateway, **query: Any) -> int:
 
 def netbox_requests(sim: SimServer) -> Counter[str]:
     return Counter(requests.get(f"{sim.url}/_sim/stats/", timeout=10).json()["requests"])
-
-
-def job_process(worker: subprocess.Popen) -> int:
-    """The pid of the process that runs the jobs: dramatiq's parent only supervises its
-    worker children (forked, so found by parent pid); the one with the most threads."""
-    children = []
-    for entry in Path("/proc").iterdir():
-        try:
-            stat = (entry / "stat").read_text() if entry.name.isdigit() else ""
-        except OSError:
-            continue
-        if stat and int(stat.rsplit(")", 1)[1].split()[1]) == worker.pid:
-            children.append(int(entry.name))
-    if not children:
-        sys.exit(f"dramatiq (pid {worker.pid}) has no worker process")
-    return max(children, key=lambda pid: proc_status(pid, "Threads"))
-
-
-def proc_status(pid: int, field: str) -> int:
-    """A number from /proc/<pid>/status (VmHWM, the peak RSS, is in KiB)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(f"{field}:"):
-            return int(line.split()[1])
-    raise KeyError(field)
 
 
 def peak_rss(worker: subprocess.Popen) -> str:

@@ -114,10 +114,8 @@ def record_finished(
 
 _ACCEPT = """
 WITH input AS (
-    SELECT i.sha, i.target, i.request_id, e.event, i.n
-    FROM unnest(%(shas)s::bytea[], %(targets)s::text[], %(request_ids)s::text[])
+    SELECT * FROM unnest(%(shas)s::bytea[], %(targets)s::text[], %(request_ids)s::text[])
          WITH ORDINALITY AS i(sha, target, request_id, n)
-    JOIN jsonb_array_elements(%(events)s::jsonb) WITH ORDINALITY AS e(event, n) USING (n)
 ), fresh AS (
     INSERT INTO webhook_dedupe AS d (body_sha256, message_id, received_at)
     SELECT sha, %(id)s, now() FROM input
@@ -131,7 +129,13 @@ WITH input AS (
     INSERT INTO jobs (id, actor, queue, targets, args, kwargs, request_id, request_ids)
     SELECT %(id)s, %(actor)s, %(queue)s,
            COALESCE(array_agg(DISTINCT target) FILTER (WHERE target IS NOT NULL), '{}'),
-           jsonb_build_array(jsonb_agg(event ORDER BY n)), '{}',
+           -- The arguments as sent when every event is new (the usual case: no re-encoding),
+           -- else the new ones picked out of them.
+           CASE WHEN count(*) = cardinality(%(shas)s::bytea[]) THEN %(args)s::jsonb
+                ELSE (SELECT jsonb_build_array(jsonb_agg(%(args)s::jsonb -> 0 -> (a.n::int - 1)
+                                                         ORDER BY a.n))
+                      FROM accepted a) END,
+           '{}',
            CASE WHEN count(DISTINCT request_id) = 1 THEN min(request_id) END,
            array_agg(DISTINCT request_id) FILTER (WHERE request_id IS NOT NULL)
     FROM accepted HAVING count(*) > 0
@@ -176,7 +180,7 @@ def record_webhooks(
             "shas": [w.body_sha256 for w in webhooks],
             "targets": [w.target for w in webhooks],
             "request_ids": [w.request_id for w in webhooks],
-            "events": Jsonb([w.event for w in webhooks]),
+            "args": Jsonb([[w.event for w in webhooks]]),
             "id": message_id,
             "window": DEDUPE_WINDOW_S,
             "actor": actor,
