@@ -220,3 +220,48 @@ def header(bench: str) -> str:
         f"{bench} at {done.stdout.strip() or 'unknown'}, {os.cpu_count()} cores, load average "
         f"{os.getloadavg()[0]:.2f}"
     )
+
+
+#: Process groups whose CPU time a bench reports, by a word of their command line.
+CPU_GROUPS = (
+    ("web", "gunicorn"),
+    ("worker", "dramatiq"),
+    ("postgres", "postgres"),
+    ("rabbitmq", "beam.smp"),
+    ("zabbix frontend", "php"),
+    ("zabbix server", "zabbix_server"),
+)
+
+
+def cpu_seconds() -> dict[str, float]:
+    """CPU seconds used so far by each group of :data:`CPU_GROUPS` and by this process (the
+    load generator and the simulator), children that ended included (cutime, cstime)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    used: dict[str, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            cmdline = (entry / "cmdline").read_bytes().decode(errors="replace")
+        except OSError:
+            continue
+        if int(entry.name) == os.getpid():
+            group = "bench (load, simulator)"
+        else:
+            group = next((name for name, word in CPU_GROUPS if word in cmdline), "")
+        if group:
+            used[group] = used.get(group, 0.0) + sum(int(f) for f in fields[11:15]) / ticks
+    return used
+
+
+def cpu_report(before: dict[str, float], after: dict[str, float], seconds: float) -> str:
+    """One line: CPU seconds each group used between two :func:`cpu_seconds` readings, out
+    of what the machine's cores had in ``seconds``."""
+    spent = {g: after.get(g, 0.0) - before.get(g, 0.0) for g in after}
+    parts = ", ".join(f"{g} {s:.1f}" for g, s in sorted(spent.items(), key=lambda i: -i[1]) if s)
+    cores = os.cpu_count() or 1
+    return (
+        f"CPU seconds used in those {seconds:.1f} s ({cores} cores: {cores * seconds:.1f} "
+        f"available): {parts}"
+    )

@@ -23,6 +23,8 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from bench.common import (
     WEB_ARGS,
     bench_env,
+    cpu_report,
+    cpu_seconds,
     free_port,
     header,
     job_process,
@@ -123,6 +125,7 @@ def main() -> None:
             wait_ready(port)
             sim.sender.url = f"http://127.0.0.1:{port}/webhooks/netbox"
             probe = ZabbixGateway(zabbix_url("7.0"), token=zabbix_token("7.0"))
+            cpu_before = cpu_seconds()
             start = time.perf_counter()
             for i in range(args.n):
                 sim.sim.create_device(
@@ -137,6 +140,7 @@ def main() -> None:
                     sys.exit(f"timed out: {have} of {args.n} hosts after {args.timeout:.0f}s")
                 time.sleep(0.2)
             done_at = time.perf_counter() - start
+            cpu = cpu_report(cpu_before, cpu_seconds(), done_at)
             calls = zabbix_calls(env["PROMETHEUS_MULTIPROC_DIR"])
             worker_mib = proc_status(job_process(worker), "VmHWM") / 1024
             web_mib = web_peak_mib(web)
@@ -160,6 +164,7 @@ def main() -> None:
         f"targets: <= {TARGET_S:.0f} s and <= {TARGET_FLOOR_X} x the floor "
         f"({done_at / floor_s:.1f} x here)"
     )
+    print(cpu)
     print(f"peak RSS: worker job process {worker_mib:.0f} MiB, web {web_mib:.0f} MiB")
 
 

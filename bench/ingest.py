@@ -22,6 +22,8 @@ from bench.common import (
     BENCH_BROKER_URL,
     WEB_ARGS,
     bench_env,
+    cpu_report,
+    cpu_seconds,
     free_port,
     header,
     percentile,
@@ -152,7 +154,9 @@ def main() -> None:
             # Warm-up (connections, prepared statements), not counted: bodies that fail
             # the schema, so nothing is queued.
             run_load(port, [json.dumps({"warm": i}).encode() for i in range(50)], 4)
+            cpu_before = cpu_seconds()
             latencies, statuses, elapsed = run_load(port, payloads, args.c, args.keepalive)
+            cpu = cpu_report(cpu_before, cpu_seconds(), elapsed)
             # Every 202 came after its message's confirm: the queue holds them all now.
             reached, messages = events_queued(QUEUE_EVENTS)
             web_mib = web_peak_mib(server)
@@ -172,6 +176,7 @@ def main() -> None:
     verdict = "OK" if reached == args.n else "MISMATCH"
     print(f"events in RabbitMQ:       {reached} (expected {args.n}: {verdict})")
     print(f"messages (batches):       {messages}, {reached / max(messages, 1):.1f} events each")
+    print(cpu)
     print(f"peak RSS of web:          {web_mib:.0f} MiB (largest gunicorn process)")
 
 
