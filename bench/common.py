@@ -250,6 +250,17 @@ def cpu_seconds() -> dict[str, float]:
             group = "bench (load, simulator)"
         else:
             group = next((name for name, word in CPU_GROUPS if word in cmdline), "")
+        if group == "postgres":
+            # A backend names its database; the postmaster holds the CPU of the connections
+            # that ended (the Zabbix frontend's, mostly: PHP connects per request).
+            if " nzc_zabbix" in cmdline:
+                group = "postgres for zabbix"
+            elif cmdline.startswith("postgres: ") and " nzc" in cmdline:
+                group = "postgres for the service"
+            elif not cmdline.startswith("postgres: "):
+                group = "postgres, ended connections"
+            else:
+                group = "postgres, background"
         if group:
             used[group] = used.get(group, 0.0) + sum(int(f) for f in fields[11:15]) / ticks
     return used
