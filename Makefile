@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ENV := source deploy/dev/env.sh && export PATH="$(CURDIR)/$(BIN):$$PATH" &&
 
-.PHONY: run test setup services zabbix migrate lint format bench clean
+.PHONY: run test setup services zabbix dotenv migrate lint format bench clean
 
 # Without NZC_NETBOX_URL, the NetBox simulator runs too (deploy/dev/env.sh).
 run: migrate
@@ -19,13 +19,17 @@ test: setup
 	$(BIN)/ruff format --check .
 	$(ENV) $(BIN)/pytest $(PYTEST_ARGS)
 
-setup: services $(STAMP) zabbix
+setup: services $(STAMP) zabbix dotenv
 
 services:
 	bash deploy/dev/services.sh
 
 zabbix: services
 	bash deploy/dev/zabbix.sh --quiet
+
+# .env: the development settings make chose, for nzc and the dev tools in a new shell.
+dotenv: zabbix
+	$(ENV) bash deploy/dev/dotenv.sh
 
 $(STAMP): setup.cfg pyproject.toml | services
 	test -x $(BIN)/python || python3 -m venv $(VENV)

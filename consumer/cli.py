@@ -4,15 +4,29 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sys
 import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from handlers.config import Config, ConfigError, load_config, redact_url
+from handlers.config import (
+    BROKER,
+    DATABASE,
+    ENV_FILE_VARIABLE,
+    NETBOX,
+    ZABBIX,
+    Config,
+    ConfigError,
+    load_config,
+    load_settings_file,
+    redact_url,
+    settings_file,
+)
 from handlers.decide.desired import INTERFACE_TYPES
 from handlers.decide.sync import config_state
 from handlers.gateways import host_configs, job_records, mappings, mirrors, target_failures
@@ -28,27 +42,32 @@ if TYPE_CHECKING:
     from handlers.runtime import Runtime
 
 
-def _config(ctx: click.Context) -> Config:
-    if ctx.obj is None:
+def _config(ctx: click.Context, *needs: str) -> Config:
+    """The configuration, with the variables of ``needs`` (``handlers.config.DATABASE``, ...)
+    checked: a command checks only what it uses, before it uses it."""
+    wanted = frozenset(needs)
+    checked = ctx.meta.get("nzc.needs", frozenset())
+    if "nzc.config" not in ctx.meta or not wanted <= checked:
         try:
-            ctx.obj = load_config()
+            ctx.meta["nzc.config"] = load_config(needs=checked | wanted)
         except ConfigError as exc:
             raise click.ClickException(f"configuration error: {exc}") from None
-    return ctx.obj
+        ctx.meta["nzc.needs"] = checked | wanted
+    return ctx.meta["nzc.config"]
 
 
 def _store(ctx: click.Context) -> Store:
-    store = Store(_config(ctx).database_url, max_size=2)
+    store = Store(_config(ctx, DATABASE).database_url, max_size=2)
     ctx.call_on_close(store.close)
     return store
 
 
-def _runtime(ctx: click.Context) -> Runtime:
-    """This process wired (store, broker, gateways) for a command that sends jobs or reads
-    Zabbix and NetBox itself; closed with the command."""
+def _runtime(ctx: click.Context, *needs: str) -> Runtime:
+    """This process wired (store, broker, gateways) for a command that sends jobs, or that
+    reads Zabbix or NetBox itself (``needs``: ZABBIX, NETBOX); closed with the command."""
     from consumer.wiring import setup
 
-    runtime = setup(_config(ctx))
+    runtime = setup(_config(ctx, DATABASE, BROKER, *needs))
     ctx.call_on_close(runtime.store.close)
     return runtime
 
@@ -57,16 +76,38 @@ def _dump(value: Any) -> str:
     return json.dumps(value, indent=2, default=str, ensure_ascii=False)
 
 
-@click.group()
-def cli() -> None:
-    """netbox-zabbix-consumer: keep Zabbix in step with NetBox."""
+@click.group(
+    invoke_without_command=True,
+    epilog="Example: nzc jobs list --status failed (each command has --help)",
+)
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """netbox-zabbix-consumer: keep Zabbix in step with NetBox.
+
+    Settings come from the NZC_* environment variables and, for those not set there,
+    from the settings file: NZC_ENV_FILE, else .env in the current folder.
+    """
+    if ctx.invoked_subcommand is None:
+        click.echo(ctx.get_help())
+        click.echo(f"\nSettings: {_settings_source()}")
+
+
+def _settings_source() -> str:
+    """Where this nzc takes its settings from, in words."""
+    path = settings_file()
+    if path is not None:
+        return f"{path}, and the environment (which wins)"
+    named = os.environ.get(ENV_FILE_VARIABLE)
+    if named is None:
+        return f"the environment only (no .env in {Path.cwd()})"
+    return f"the environment only ({ENV_FILE_VARIABLE}={named!r} names no file)"
 
 
 @cli.command("migrate")
 @click.pass_context
 def migrate_cmd(ctx: click.Context) -> None:
     """Apply pending database migrations (safe to run again)."""
-    applied = migrate(_config(ctx).database_url)
+    applied = migrate(_config(ctx, DATABASE).database_url)
     click.echo(f"applied: {', '.join(applied)}" if applied else "database is up to date")
 
 
@@ -141,7 +182,7 @@ def ping_cmd(ctx: click.Context, wait: float) -> None:
         sys.exit(1)
 
 
-@cli.group("provision")
+@cli.group("provision", epilog="Example: nzc provision snmp dcim.device:42 --version v3")
 def provision_group() -> None:
     """Create a device's or VM's Zabbix host with the interface type you choose (kept over
     the mapping's)."""
@@ -197,7 +238,7 @@ def validate_cmd(ctx: click.Context, targets: tuple[str, ...], every: bool, wait
     _report(job)
 
 
-@cli.group("hosts")
+@cli.group("hosts", epilog="Example: nzc hosts list --out-of-sync")
 def hosts_group() -> None:
     """Host configs, and the host jobs run by hand."""
 
@@ -287,7 +328,7 @@ def hosts_delete(ctx: click.Context, target: str, mode: str | None, wait: float)
     _report(_send_and_wait(ctx, "delete_zabbix_host", target, mode, wait=wait))
 
 
-@cli.group("zabbix")
+@cli.group("zabbix", epilog="Example: nzc zabbix import && nzc zabbix templates")
 def zabbix_group() -> None:
     """Zabbix's templates, host groups, proxies and proxy groups, as mirrored in Postgres."""
 
@@ -323,7 +364,7 @@ _mirror_command("proxies", "Mirrored proxies.")
 _mirror_command("proxy_groups", "Mirrored proxy groups (Zabbix 7.0 and later).")
 
 
-@cli.group("settings")
+@cli.group("settings", epilog="Example: nzc settings set monitored_statuses active,staged")
 def settings_group() -> None:
     """Show or change the service settings."""
 
@@ -361,7 +402,7 @@ def settings_set(ctx: click.Context, key: str, value: str, create_host_groups: b
         click.echo(f"warning: {warning}", err=True)
 
 
-@cli.group("jobs")
+@cli.group("jobs", epilog="Example: nzc jobs list --status failed --limit 20")
 def jobs_group() -> None:
     """List and inspect job records."""
 
@@ -570,7 +611,9 @@ def jobs_failures(ctx: click.Context, since: str | None, limit: int) -> None:
         click.echo(f"{'':>5}  actors: {', '.join(group.actors)}; e.g. {group.sample_error}")
 
 
-@cli.group("mappings")
+@cli.group(
+    "mappings", epilog="Example: nzc mappings add by-site --sites ams1 --templates 'ICMP Ping'"
+)
 def mappings_group() -> None:
     """Mapping rules: which devices and VMs get which templates, groups, proxy, interfaces."""
 
@@ -655,7 +698,7 @@ def mappings_remove(ctx: click.Context, mapping_id: int) -> None:
     click.echo(f"mapping {mapping_id} removed")
 
 
-@cli.group("sync")
+@cli.group("sync", epilog="Example: nzc sync now --dry-run")
 def sync_group() -> None:
     """SyncHostsNow: bring every host in line with NetBox, whatever webhooks were lost."""
 
@@ -724,7 +767,7 @@ def _sync_dry_run(ctx: click.Context, allow_deletions: int | None) -> None:
     from handlers.decide.sync import describe
     from handlers.jobs.sync import dry_run
 
-    runtime = _runtime(ctx)
+    runtime = _runtime(ctx, ZABBIX, NETBOX)
     plan, marked = dry_run(runtime.store, runtime.zabbix, runtime.netbox, allow_deletions)
     click.echo(f"dry run: compared {len(plan.steps)} targets; nothing was written")
     if not marked.reasons:
@@ -735,7 +778,7 @@ def _sync_dry_run(ctx: click.Context, allow_deletions: int | None) -> None:
         click.echo(f"held back: {marked.held}")
 
 
-@cli.group("import")
+@cli.group("import", epilog="Example: nzc import hosts --all --match name,ip --dry-run")
 def import_group() -> None:
     """ImportHost: adopt Zabbix hosts that exist already, keeping their history."""
 
@@ -781,7 +824,7 @@ def import_hosts_cmd(
     if dry_run:
         from handlers.jobs.imports import dry_run as import_dry_run
 
-        runtime = _runtime(ctx)
+        runtime = _runtime(ctx, ZABBIX, NETBOX)
         plan, lines = import_dry_run(
             runtime.store, runtime.zabbix, runtime.netbox, chosen, every, how
         )
@@ -815,7 +858,11 @@ def import_hosts_cmd(
         sys.exit(1)
 
 
-@cli.group("schedules", invoke_without_command=True)
+@cli.group(
+    "schedules",
+    invoke_without_command=True,
+    epilog="Example: nzc schedules run sync_hosts --wait 300",
+)
 @click.pass_context
 def schedules_group(ctx: click.Context) -> None:
     """The recurring system jobs: interval (from the settings), last run, outcome and next
@@ -874,7 +921,10 @@ SCOPE_OPTIONS = {
 }
 
 
-@cli.group("maintenance")
+@cli.group(
+    "maintenance",
+    epilog="Example: nzc maintenance create patching --site ams1 --duration 2h",
+)
 def maintenance_group() -> None:
     """Maintenance windows: Zabbix maintenance for the hosts of NetBox devices and VMs (by
     target, site, region, tenant, cluster or tag) or of Zabbix host groups, proxies and
@@ -1098,7 +1148,7 @@ def maintenance_create(ctx: click.Context, name: str, wait: float, **options: An
     from handlers.jobs.maintenance import create_window
 
     body = {"name": name, **_window_body(options)}
-    runtime = _runtime(ctx)
+    runtime = _runtime(ctx, NETBOX)
 
     def write() -> dict[str, Any]:
         with runtime.store.connection() as conn:
@@ -1125,7 +1175,7 @@ def maintenance_update(ctx: click.Context, key: str, wait: float, **options: Any
     from handlers.jobs.maintenance import update_window
 
     changes = _window_body(options)
-    runtime = _runtime(ctx)
+    runtime = _runtime(ctx, NETBOX)
 
     def write() -> dict[str, Any]:
         with runtime.store.connection() as conn:
@@ -1250,7 +1300,7 @@ def maintenance_end_now(ctx: click.Context, key: str, wait: float) -> None:
     _window_job(runtime, window, "end", wait, recorded)
 
 
-@cli.group("metrics")
+@cli.group("metrics", epilog="Example: nzc metrics serve --bind 127.0.0.1:9464")
 def metrics_group() -> None:
     """Prometheus metrics (the web port serves them at /metrics)."""
 
@@ -1283,4 +1333,5 @@ def metrics_serve(ctx: click.Context, bind: str) -> None:
 
 
 def main() -> None:
+    load_settings_file()
     cli(prog_name="nzc")

@@ -10,7 +10,10 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import unquote, urlsplit, urlunsplit
+
+from dotenv import load_dotenv
 
 #: Log levels accepted by NZC_LOG_LEVEL.
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -47,6 +50,31 @@ EXAMPLES = {
 
 #: Values accepted by the on/off variables (NZC_WEBHOOK_INSECURE, NZC_METRICS).
 FLAGS = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
+
+
+#: Names the file of settings the command-line tools read (empty: none).
+ENV_FILE_VARIABLE = "NZC_ENV_FILE"
+
+
+def settings_file() -> Path | None:
+    """The file of ``NZC_*`` settings the command-line tools read besides the environment:
+    ``$NZC_ENV_FILE``, else ``.env`` in the current folder (``make`` writes the development
+    one in the project folder); None when there is none."""
+    named = os.environ.get(ENV_FILE_VARIABLE)
+    if named == "":
+        return None
+    path = Path(named or ".env")
+    return path.resolve() if path.is_file() else None
+
+
+def load_settings_file() -> Path | None:
+    """Put the settings file's variables into ``os.environ``, except those already set there
+    (the environment wins); the file read, if any. For ``nzc`` and the dev tools: the web,
+    worker and scheduler take their environment as given."""
+    path = settings_file()
+    if path is not None:
+        load_dotenv(path, override=False)
+    return path
 
 
 class ConfigError(ValueError):
@@ -183,8 +211,37 @@ def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
     return FLAGS[raw] if raw else default
 
 
-def load_config(environ: Mapping[str, str] | None = None) -> Config:
-    """Read and validate the ``NZC_*`` variables from ``environ`` (default: ``os.environ``)."""
+def _zabbix_credentials(token: str | None, user: str | None, password: str | None) -> None:
+    if not token and not (user and password):
+        raise ConfigError(
+            "Zabbix credentials are missing: set NZC_ZABBIX_TOKEN (preferred) or both "
+            "NZC_ZABBIX_USER and NZC_ZABBIX_PASSWORD. Example: NZC_ZABBIX_TOKEN="
+            + EXAMPLES["NZC_ZABBIX_TOKEN"]
+        )
+
+
+def require_zabbix(config: Config) -> None:
+    """Raise :class:`ConfigError` when ``config`` (loaded without needing Zabbix) cannot log
+    in to Zabbix: for whatever reaches Zabbix without having said so."""
+    _zabbix_credentials(config.zabbix_token, config.zabbix_user, config.zabbix_password)
+
+
+#: What a process may need, each validated only when needed: Postgres, RabbitMQ (with the
+#: retry settings of the jobs it carries), Zabbix and NetBox.
+DATABASE, BROKER, ZABBIX, NETBOX = "database", "broker", "zabbix", "netbox"
+EVERYTHING = frozenset({DATABASE, BROKER, ZABBIX, NETBOX})
+
+
+def load_config(
+    environ: Mapping[str, str] | None = None, needs: frozenset[str] | set[str] = EVERYTHING
+) -> Config:
+    """Read and validate the ``NZC_*`` variables from ``environ`` (default: ``os.environ``).
+
+    ``needs`` (default: everything, as the web, worker and scheduler processes use) names
+    what the caller will use; the variables of the others are taken as given, unchecked (a
+    command that reads job rows does not need Zabbix credentials). The log settings and the
+    web's limits are always checked.
+    """
     env = os.environ if environ is None else environ
 
     log_level = (env.get("NZC_LOG_LEVEL") or DEFAULTS["NZC_LOG_LEVEL"]).upper()
@@ -207,26 +264,31 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
     zabbix_token = _optional(env, "NZC_ZABBIX_TOKEN")
     zabbix_user = _optional(env, "NZC_ZABBIX_USER")
     zabbix_password = _optional(env, "NZC_ZABBIX_PASSWORD")
-    if not zabbix_token and not (zabbix_user and zabbix_password):
-        raise ConfigError(
-            "Zabbix credentials are missing: set NZC_ZABBIX_TOKEN (preferred) or both "
-            "NZC_ZABBIX_USER and NZC_ZABBIX_PASSWORD. Example: NZC_ZABBIX_TOKEN="
-            + EXAMPLES["NZC_ZABBIX_TOKEN"]
-        )
+    if ZABBIX in needs:
+        _zabbix_credentials(zabbix_token, zabbix_user, zabbix_password)
 
-    max_retries = _whole(env, "NZC_JOB_MAX_RETRIES", 0, 100)
-    min_backoff_ms = _whole(env, "NZC_JOB_MIN_BACKOFF_MS", 1, 3_600_000)
+    if BROKER in needs:
+        max_retries = _whole(env, "NZC_JOB_MAX_RETRIES", 0, 100)
+        min_backoff_ms = _whole(env, "NZC_JOB_MIN_BACKOFF_MS", 1, 3_600_000)
+    else:
+        max_retries = int(DEFAULTS["NZC_JOB_MAX_RETRIES"])
+        min_backoff_ms = int(DEFAULTS["NZC_JOB_MIN_BACKOFF_MS"])
 
     metrics_dir = _optional(env, "NZC_METRICS_DIR")
     if metrics_dir and not os.path.isabs(metrics_dir):
         raise _fail("NZC_METRICS_DIR", f"must be an absolute path (got {metrics_dir!r})")
 
+    def url(need: str, name: str, schemes: tuple[str, ...]) -> str:
+        if need in needs:
+            return _url(env, name, schemes)
+        return env.get(name) or DEFAULTS[name]
+
     return Config(
-        database_url=_url(env, "NZC_DATABASE_URL", ("postgresql", "postgres")),
-        broker_url=_url(env, "NZC_BROKER_URL", ("amqp", "amqps")),
-        netbox_url=_url(env, "NZC_NETBOX_URL", ("http", "https")).rstrip("/"),
+        database_url=url(DATABASE, "NZC_DATABASE_URL", ("postgresql", "postgres")),
+        broker_url=url(BROKER, "NZC_BROKER_URL", ("amqp", "amqps")),
+        netbox_url=url(NETBOX, "NZC_NETBOX_URL", ("http", "https")).rstrip("/"),
         netbox_token=_optional(env, "NZC_NETBOX_TOKEN"),
-        zabbix_url=_url(env, "NZC_ZABBIX_URL", ("http", "https")),
+        zabbix_url=url(ZABBIX, "NZC_ZABBIX_URL", ("http", "https")),
         zabbix_token=zabbix_token,
         zabbix_user=zabbix_user,
         zabbix_password=zabbix_password,

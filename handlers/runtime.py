@@ -9,7 +9,7 @@ from typing import Any
 
 import dramatiq
 
-from handlers.config import Config
+from handlers.config import Config, require_zabbix
 from handlers.gateways.postgres import Store
 
 
@@ -37,6 +37,7 @@ class Runtime:
         with self._lock:
             if "zabbix" not in self._gateways:
                 c = self.config
+                require_zabbix(c)
                 self._gateways["zabbix"] = ZabbixGateway(
                     c.zabbix_url,
                     token=c.zabbix_token,

@@ -14,6 +14,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
+# The nzc commands the tests run read what the tests give them, never the project's .env
+# (which `make` writes for people; tests/integration/test_readme.py gives one of its own).
+os.environ["NZC_ENV_FILE"] = ""
+
 # The service's own modules (and Dramatiq, pika) are imported by the fixtures that use
 # them, so that the unit tests of pure functions start without them.
 

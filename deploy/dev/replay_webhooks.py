@@ -2,6 +2,8 @@
 
     python deploy/dev/replay_webhooks.py FOLDER [--url http://127.0.0.1:8000/webhooks/netbox]
 
+Settings come from the environment and, as for nzc, from .env in the current folder.
+
 Each file is either a capture (``{"headers": ..., "raw_body": "..."}``, as NetBox sent it)
 or a plain webhook body. Bodies are sent byte for byte; they are signed with --secret
 (default: $NZC_WEBHOOK_SECRET), or keep their captured signature when no secret is given.
@@ -20,6 +22,8 @@ from pathlib import Path
 
 import requests
 
+from handlers.config import load_settings_file
+
 
 def load(path: Path) -> tuple[bytes, str | None]:
     """The raw body and its captured signature (None for a plain body)."""
@@ -30,11 +34,13 @@ def load(path: Path) -> tuple[bytes, str | None]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    load_settings_file()  # .env, as nzc reads it: a new shell needs nothing set by hand
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("folder", type=Path)
-    parser.add_argument("--url", default="http://127.0.0.1:8000/webhooks/netbox")
+    web = os.environ.get("NZC_WEB_BIND") or "127.0.0.1:8000"  # the Procfile's web address
+    parser.add_argument("--url", default=f"http://{web}/webhooks/netbox")
     parser.add_argument("--secret", default=os.environ.get("NZC_WEBHOOK_SECRET"))
     args = parser.parse_args(argv)
 

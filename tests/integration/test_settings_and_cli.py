@@ -315,3 +315,32 @@ def test_nzc_settings_set_graveyard_group_against_an_empty_mirror_says_to_import
     result = run_nzc("settings", "set", "graveyard_group", "Archive")
     assert result.exit_code == 1
     assert "no host groups are mirrored; run `nzc zabbix import` first" in result.output
+
+
+def test_a_command_demands_only_the_settings_it_uses(database_url, db):
+    """No Zabbix credentials and a broken Zabbix URL: commands that never reach Zabbix work;
+    one that reads Zabbix itself stops first, naming the variables."""
+    env = {
+        **make_env(database_url, NZC_ZABBIX_URL="zabbix.example.net"),
+        "NZC_ZABBIX_TOKEN": None,
+        "NZC_ZABBIX_USER": None,
+        "NZC_ZABBIX_PASSWORD": None,
+    }
+    runner = CliRunner()
+    listed = runner.invoke(cli, ["jobs", "list"], env=env)
+    assert listed.exit_code == 0, listed.output
+    shown = runner.invoke(cli, ["settings", "show"], env=env)
+    assert shown.exit_code == 0 and '"delete_mode"' in shown.output
+    # ping needs Postgres and RabbitMQ only: its job is sent (no worker here to run it).
+    before = db.execute("SELECT count(*) AS n FROM jobs WHERE actor = 'ping'").fetchone()["n"]
+    ping = runner.invoke(cli, ["ping", "--wait", "0.2"], env=env)
+    assert "configuration error" not in ping.output and "not finished" in ping.output
+    after = db.execute("SELECT count(*) AS n FROM jobs WHERE actor = 'ping'").fetchone()["n"]
+    assert after == before + 1
+    dry = runner.invoke(cli, ["sync", "now", "--dry-run"], env=env)
+    assert dry.exit_code == 1
+    assert "configuration error: Zabbix credentials are missing: set NZC_ZABBIX_TOKEN" in (
+        dry.output
+    )
+    token = runner.invoke(cli, ["sync", "now", "--dry-run"], env={**env, "NZC_ZABBIX_TOKEN": "t"})
+    assert "configuration error: NZC_ZABBIX_URL is not a valid URL" in token.output

@@ -24,10 +24,17 @@ import threading
 
 import requests
 
+from handlers.config import load_settings_file
 from tests.netbox_sim.model import site_ref
 from tests.netbox_sim.server import SimServer
 
-DEFAULT_URL = os.environ.get("NZC_SIM_URL", "http://127.0.0.1:8001")
+
+def default_url() -> str:
+    """The running simulator: NZC_SIM_URL, else the NetBox the service is told to read (in
+    the demo, the simulator), else the demo's port."""
+    return (
+        os.environ.get("NZC_SIM_URL") or os.environ.get("NZC_NETBOX_URL") or "http://127.0.0.1:8001"
+    )
 
 
 def seed(server: SimServer) -> None:
@@ -86,13 +93,14 @@ def serve(args: argparse.Namespace) -> None:
     server.stop()
 
 
-def control(method: str, path: str, body: dict | None = None, url: str = DEFAULT_URL) -> dict:
+def control(method: str, path: str, body: dict | None = None, url: str | None = None) -> dict:
+    url = url or default_url()
     try:
         resp = requests.request(method, f"{url}/_sim/{path}", json=body, timeout=600)
     except requests.ConnectionError:
         sys.exit(
             f"no simulator answers at {url}: start one with `make run` (without "
-            "NZC_NETBOX_URL) or `python -m tests.netbox_sim serve`, or pass --url"
+            "NZC_NETBOX_URL set by hand) or `python -m tests.netbox_sim serve`, or pass --url"
         )
     if resp.status_code >= 400:
         sys.exit(f"simulator refused: {resp.status_code} {resp.text}")
@@ -100,13 +108,14 @@ def control(method: str, path: str, body: dict | None = None, url: str = DEFAULT
 
 
 def main(argv: list[str] | None = None) -> None:
+    load_settings_file()  # .env, as nzc reads it: a new shell needs nothing set by hand
     parser = argparse.ArgumentParser(
         prog="python -m tests.netbox_sim",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
-        "--url", default=DEFAULT_URL, help="the running simulator (client commands)"
+        "--url", default=default_url(), help="the running simulator (client commands)"
     )
     sub = parser.add_subparsers(dest="command", required=True)
     s = sub.add_parser("serve", help="run the simulator")

@@ -73,3 +73,46 @@ def test_metrics_are_on_unless_nzc_metrics_turns_them_off():
     assert load_config({**BASE, "NZC_METRICS": "no"}).metrics is False
     assert load_config(BASE).metrics_dir is None
     assert load_config({**BASE, "NZC_METRICS_DIR": "/run/nzc"}).metrics_dir == "/run/nzc"
+
+
+def test_a_command_checks_only_what_it_needs():
+    from handlers.config import BROKER, DATABASE, ZABBIX
+
+    # Reading job rows needs the database only: no Zabbix credentials, a broken Zabbix URL.
+    broken = {"NZC_ZABBIX_URL": "zabbix.example.net", "NZC_JOB_MAX_RETRIES": "many"}
+    config = load_config(broken, needs={DATABASE})
+    assert config.database_url == DEFAULTS["NZC_DATABASE_URL"]
+    with pytest.raises(ConfigError, match="Zabbix credentials are missing"):
+        load_config(broken, needs={DATABASE, ZABBIX})
+    with pytest.raises(ConfigError, match="NZC_JOB_MAX_RETRIES"):
+        load_config(broken, needs={DATABASE, BROKER})
+    with pytest.raises(ConfigError, match="NZC_DATABASE_URL"):
+        load_config({"NZC_DATABASE_URL": "mysql://db/nzc"}, needs={DATABASE})
+    # Unchecked parts are not trusted later: the Zabbix client demands credentials itself.
+    from handlers.config import require_zabbix
+
+    with pytest.raises(ConfigError, match="NZC_ZABBIX_TOKEN"):
+        require_zabbix(config)
+
+
+def test_the_settings_file_is_read_and_the_environment_wins(tmp_path, monkeypatch):
+    import os
+
+    from handlers.config import load_settings_file, settings_file
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("NZC_ENV_FILE", raising=False)
+    assert settings_file() is None  # no .env here
+    (tmp_path / ".env").write_text("NZC_LOG_LEVEL=DEBUG\nNZC_NETBOX_TOKEN=from-file\n")
+    monkeypatch.setenv("NZC_LOG_LEVEL", "ERROR")
+    monkeypatch.setenv("NZC_NETBOX_TOKEN", "")  # recorded, so the file's value is undone too
+    monkeypatch.delenv("NZC_NETBOX_TOKEN")
+    assert load_settings_file() == tmp_path / ".env"
+    assert os.environ["NZC_LOG_LEVEL"] == "ERROR" and os.environ["NZC_NETBOX_TOKEN"] == "from-file"
+    # NZC_ENV_FILE names another file, or none at all.
+    other = tmp_path / "prod.env"
+    other.write_text("NZC_ADMIN_TOKEN=x\n")
+    monkeypatch.setenv("NZC_ENV_FILE", str(other))
+    assert settings_file() == other
+    monkeypatch.setenv("NZC_ENV_FILE", "")
+    assert settings_file() is None
