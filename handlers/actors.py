@@ -16,6 +16,7 @@ from handlers.decide.translate import handle_event_targets, handle_events_target
 from handlers.gateways import dirty_targets
 from handlers.gateways.zabbix import ZabbixUnavailable
 from handlers.jobs import (
+    changelog,
     coalescing,
     host_jobs,
     imports,
@@ -103,9 +104,8 @@ def host_config_sync_refresh(job: Job) -> dict:
 def handle_events(job: Job, events: list) -> dict:
     """Translate the NetBox events of a batch (webhooks the web edge committed together);
     mark their hosts dirty for the next reconcile run."""
-    decisions, run_wanted = events_job.handle_events(job, events)
-    if run_wanted:
-        job.after_commit(reconcile.send)  # at once: coalescing is leading-edge
+    decisions, run_wanted, reads = events_job.handle_events(job, events)
+    _after_events(job, run_wanted, reads)
     return {"events": len(events), "decisions": decisions}
 
 
@@ -114,10 +114,28 @@ def handle_events(job: Job, events: list) -> dict:
 @job_actor(queue=QUEUE_EVENTS, targets=handle_event_targets, locks=False)
 def handle_event(job: Job, event: dict) -> dict:
     """Translate one NetBox event; mark its host dirty for the next reconcile run."""
-    decisions, run_wanted = events_job.handle_events(job, [event])
+    decisions, run_wanted, reads = events_job.handle_events(job, [event])
+    _after_events(job, run_wanted, reads)
+    return decisions[0]
+
+
+def _after_events(job: Job, run_wanted: bool, reads: list[str]) -> None:
+    if run_wanted:
+        job.after_commit(reconcile.send)  # at once: coalescing is leading-edge
+    for request_id in reads:
+        job.after_commit(lambda rid=request_id: read_netbox_request.send(rid))
+
+
+# Not retried: an accelerator. Whatever it could not read, the request's webhooks bring.
+@job_actor(queue=QUEUE_EVENTS, locks=False, max_retries=0)
+def read_netbox_request(job: Job, request_id: str) -> dict:
+    """Read a NetBox request's change log and mark every host it changed dirty at once (a
+    bulk edit), ahead of its webhooks."""
+    runtime = get_runtime()
+    result, run_wanted = changelog.read_request(job, runtime.store, runtime.netbox, request_id)
     if run_wanted:
         job.after_commit(reconcile.send)
-    return decisions[0]
+    return result
 
 
 @job_actor(queue=QUEUE_HOSTS, periodic=cron("* * * * *"))
@@ -247,6 +265,7 @@ ACTORS: list[dramatiq.Actor] = [
     host_config_sync_refresh,
     handle_events,
     handle_event,
+    read_netbox_request,
     reconcile,
     provision_agent,
     provision_snmp,

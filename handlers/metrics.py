@@ -45,3 +45,9 @@ RECONCILE_BATCH = Histogram(
     "Dirty targets one reconcile run claimed (runs that found nothing are not counted).",
     buckets=BATCH_BUCKETS,
 )
+CHANGELOG_READS = Counter(
+    "nzc_changelog_reads",
+    "NetBox requests whose change log was read to learn a bulk edit at once, by outcome: "
+    "read, forbidden (the token lacks core.view_objectchange), failed.",
+    ["outcome"],
+)

@@ -137,6 +137,7 @@ class SettingsSchema(Schema):
     removed_statuses = _statuses()
     max_deletions = fields.Integer(strict=True, validate=validate.Range(min=0, max=MAX_INTEGER))
     no_primary_ip = fields.String(validate=validate.OneOf(("disable", "keep", "delete")))
+    changelog_reads = fields.String(validate=validate.OneOf(("bulk", "always", "off")))
     keep_foreign_templates = _flag()
     keep_foreign_groups = _flag()
     event_log_retention_days = _positive("days")

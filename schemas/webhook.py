@@ -90,6 +90,8 @@ class WebhookSchema(Schema):
             or _text(request.get("username") or request.get("user")),
             "request_id": body.get("request_id")
             or _text(request.get("id") or request.get("request_id")),
+            # From 4.6: what the request was, to tell a bulk edit from one object's.
+            "request_path": _text(request.get("path")),
             "data": body["data"],
             "prechange": snapshots.get("prechange"),
             "postchange": snapshots.get("postchange"),

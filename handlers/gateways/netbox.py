@@ -268,13 +268,51 @@ class NetBoxGateway:
             }
         return found
 
+    def request_changes(self, request_id: str) -> Iterator[list[dict[str, Any]]]:
+        """The change records of one NetBox request, a page of :data:`PAGE_SIZE` at a time
+        (a bulk edit may have thousands). Raises what pynetbox and requests raise: the
+        caller decides what a refusal means."""
+        offset = 0
+        while True:
+            page = self._change_page(request_id=request_id, limit=PAGE_SIZE, offset=offset)
+            if page:
+                yield page
+            if len(page) < PAGE_SIZE:
+                return
+            offset += len(page)
+
+    def interface_owners(self, kind: str, ids: Iterable[int]) -> dict[int, int]:
+        """interface id -> its device's (or VM's) id, for ``kind`` ``dcim.interface`` or
+        ``virtualization.vminterface`` (one request per :data:`IDS_PER_REQUEST` ids)."""
+        app, name, owner = {
+            "dcim.interface": ("dcim", "interfaces", "device"),
+            "virtualization.vminterface": ("virtualization", "interfaces", "virtual_machine"),
+        }[kind]
+        endpoint = getattr(getattr(self.api, app), name)
+        wanted, found = sorted(int(i) for i in ids), {}
+        for start in range(0, len(wanted), IDS_PER_REQUEST):
+            self._count(f"{app}.{name}")
+            for row in _raw(endpoint, id=wanted[start : start + IDS_PER_REQUEST], limit=1000):
+                host = row.get(owner)
+                if isinstance(host, dict) and isinstance(host.get("id"), int):
+                    found[int(row["id"])] = host["id"]
+        return found
+
+    def _change_page(self, **filters: Any) -> list[dict[str, Any]]:
+        """One page of change records (``offset`` given: pynetbox follows no next link)."""
+        return self._changelog(lambda endpoint: list(endpoint.filter(**filters).request.get()))
+
     def _changes(self, **filters: Any) -> list[dict[str, Any]]:
-        """Change records; ``/api/core/object-changes/`` from NetBox 4.1, the extras endpoint
+        """Change records, every page."""
+        return self._changelog(lambda endpoint: [dict(c) for c in endpoint.filter(**filters)])
+
+    def _changelog(self, read: Any) -> list[dict[str, Any]]:
+        """``read`` on ``/api/core/object-changes/`` from NetBox 4.1, on the extras endpoint
         before it moved (the one place that knows)."""
         for app in ("core", "extras"):
             self._count(f"{app}.object_changes")
             try:
-                return [dict(c) for c in getattr(self.api, app).object_changes.filter(**filters)]
+                return read(getattr(self.api, app).object_changes)
             except pynetbox.RequestError as exc:
                 if app == "extras" or exc.req.status_code != 404:
                     raise

@@ -10,17 +10,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from handlers.decide.changelog import wants_read
 from handlers.decide.translate import DELETE, IGNORE, translate
-from handlers.gateways import deletion_evidence, dirty_targets, job_records
+from handlers.gateways import deletion_evidence, dirty_targets, job_records, netbox_requests
 from handlers.gateways.settings import read_settings
 from handlers.jobs import coalescing
 from handlers.runner import Job
 
 
-def handle_events(job: Job, events: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], bool]:
+def handle_events(
+    job: Job, events: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], bool, list[str]]:
     """Translate each of ``events`` (in order), log each decision against its target, mark
-    the targets dirty. Returns the decisions and whether a reconcile run should be sent
-    once the job commits."""
+    the targets dirty. Returns the decisions, whether a reconcile run should be sent once
+    the job commits, and the NetBox requests seen for the first time whose change log is
+    to be read (:mod:`handlers.jobs.changelog`)."""
     settings = read_settings(job.conn)
     decisions = []
     entries = []
@@ -47,4 +51,8 @@ def handle_events(job: Job, events: list[dict[str, Any]]) -> tuple[list[dict[str
         marks[decision.target] = (decision.reason, request_id)
     job_records.log_events(job.conn, job.job_id, entries)
     dirty_targets.mark_each(job.conn, marks)
-    return decisions, bool(marks) and coalescing.run_wanted_after_event(job.conn)
+    setting = settings["changelog_reads"]
+    reads = netbox_requests.remember(
+        job.conn, [e["request_id"] for e in events if wants_read(e, setting)]
+    )
+    return decisions, bool(marks) and coalescing.run_wanted_after_event(job.conn), reads

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from handlers.decide.mirror import KINDS, mirror_changes, refusal
-from handlers.gateways import job_records, mirrors
+from handlers.gateways import job_records, mirrors, netbox_requests
 from handlers.gateways.settings import read_settings
 from handlers.gateways.zabbix import ZabbixGateway
 from handlers.gateways.zabbix_catalog import read_catalog
@@ -19,9 +19,14 @@ def ping(job: Job, token: str) -> dict[str, Any]:
 
 
 def purge_event_log(job: Job) -> dict[str, Any]:
-    """Delete event-log entries older than the retention setting."""
+    """Delete event-log entries older than the retention setting, and forget the NetBox
+    requests seen more than a day ago."""
     days = read_settings(job.conn)["event_log_retention_days"]
-    return {"deleted": job_records.purge_event_log(job.conn, days), "retention_days": days}
+    return {
+        "deleted": job_records.purge_event_log(job.conn, days),
+        "retention_days": days,
+        "requests_forgotten": netbox_requests.purge(job.conn),
+    }
 
 
 def import_zabbix_settings(job: Job, zbx: ZabbixGateway) -> dict[str, Any]:

@@ -174,9 +174,16 @@ class NetBoxSim:
         sim.delete_device(dev)
     """
 
-    def __init__(self, emit: Callable[[dict[str, Any]], None], username: str = "admin") -> None:
+    def __init__(
+        self, emit: Callable[[dict[str, Any]], None], username: str = "admin", version: str = "4.4"
+    ) -> None:
         self.emit = emit
         self.username = username
+        #: The NetBox whose webhook bodies are sent: "4.4" (``model``, no ``request``) or
+        #: "4.6" (no ``model``; a ``request`` object with its id, method, path and user).
+        self.version = version
+        #: The request being served when it is not one object's (a bulk edit's).
+        self._request: dict[str, str] | None = None
         self.objects: dict[str, dict[int, dict[str, Any]]] = {k: {} for k in KINDS}
         #: NetBox's change log: one record per change, committed before its webhook leaves.
         self.changes: list[dict[str, Any]] = []
@@ -411,21 +418,37 @@ class NetBoxSim:
                 "postchange_data": None if event == "deleted" else snapshot(kind, obj),
             }
         )
-        self.emit(
-            {
-                "event": event,
-                "timestamp": datetime.now(UTC).isoformat(),
-                "object_type": object_type,
-                "model": model,
-                "username": self.username,
-                "request_id": request_id,
-                "data": data,
-                "snapshots": {
-                    "prechange": pre,
-                    "postchange": None if event == "deleted" else snapshot(kind, obj),
-                },
+        body = {
+            "event": event,
+            "timestamp": datetime.now(UTC).isoformat(),
+            "object_type": object_type,
+            "model": model,
+            "username": self.username,
+            "request_id": request_id,
+            "data": data,
+            "snapshots": {
+                "prechange": pre,
+                "postchange": None if event == "deleted" else snapshot(kind, obj),
+            },
+        }
+        if self.version != "4.4":
+            del body["model"]
+            list_path = KINDS[kind][2]
+            method, path = (
+                self._request.values()
+                if self._request
+                else (
+                    {"created": "POST", "updated": "PATCH", "deleted": "DELETE"}[event],
+                    list_path if event == "created" else f"{list_path}{obj['id']}/",
+                )
+            )
+            body["request"] = {
+                "id": request_id,
+                "method": method,
+                "path": path,
+                "user": self.username,
             }
-        )
+        self.emit(body)
 
     def _changed(
         self, kind: str, obj: dict[str, Any], changes: dict[str, Any], rid: str | None
@@ -532,10 +555,21 @@ class NetBoxSim:
             self._rename_refs(kind, obj)
 
     def bulk_update(self, kind: str, ids: list[int], **changes: Any) -> str:
-        """A bulk edit: one webhook per object, all with one request_id (NetBox's behaviour)."""
+        """A bulk edit (an API ``PATCH`` of the list): one webhook per object, all with one
+        request_id, and, as in NetBox, every change committed to the change log before the
+        first webhook leaves."""
         request_id = str(uuid.uuid4())
-        for obj_id in ids:
-            self.update_host(kind, obj_id, request_id=request_id, **changes)
+        held: list[dict[str, Any]] = []
+        emit = self.emit
+        with self.lock:
+            self.emit, self._request = held.append, {"method": "PATCH", "path": KINDS[kind][2]}
+            try:
+                for obj_id in ids:
+                    self.update_host(kind, obj_id, request_id=request_id, **changes)
+            finally:
+                self.emit, self._request = emit, None
+        for body in held:
+            emit(body)
         return request_id
 
     def delete_device(self, device_id: int) -> None:

@@ -7,6 +7,7 @@ import hmac
 import json
 import queue
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -32,8 +33,17 @@ class WebhookSender:
         self.statuses: dict[int, int] = {}
         #: Bodies for which this returns true are never sent (NetBox failed to deliver them).
         self.dropped: Callable[[dict[str, Any]], bool] = lambda _body: False
+        #: Deliveries a second at most (None: as fast as the receiver answers); with one
+        #: thread, NetBox's single RQ worker sending a bulk edit's webhooks in turn.
+        self.rate: float | None = None
+        #: When the first delivery started (time.monotonic()), for benchmarks.
+        self.first_at: float | None = None
         self._queue: queue.Queue[bytes | None] = queue.Queue()
         self._lock = threading.Lock()
+        self._gate = threading.Condition()
+        self._started = 0
+        self._allowed: int | None = None
+        self._next_at = 0.0
         self._threads = [
             threading.Thread(target=self._run, name=f"webhook-sender-{i}", daemon=True)
             for i in range(threads)
@@ -47,6 +57,30 @@ class WebhookSender:
             thread = threading.Thread(target=self._run, name=f"webhook-sender-{i}", daemon=True)
             thread.start()
             self._threads.append(thread)
+
+    def allow(self, count: int | None) -> None:
+        """Start only ``count`` more deliveries, holding the rest queued until called again
+        (None: deliver everything), so a test can hold NetBox's delivery still."""
+        with self._gate:
+            self._allowed = None if count is None else self._started + count
+            self._gate.notify_all()
+
+    @property
+    def started(self) -> int:
+        """Deliveries started so far."""
+        with self._gate:
+            return self._started
+
+    def _turn(self) -> None:
+        """Wait until this delivery may start: allowed, and at the rate."""
+        with self._gate:
+            self._gate.wait_for(lambda: self._allowed is None or self._started < self._allowed)
+            self._started += 1
+            now = time.monotonic()
+            self.first_at = self.first_at or now
+            start = max(now, self._next_at)
+            self._next_at = start + (1 / self.rate if self.rate else 0)
+        time.sleep(max(0.0, start - time.monotonic()))
 
     def headers(self, raw: bytes) -> dict[str, str]:
         """The headers NetBox sends with ``raw``."""
@@ -66,6 +100,7 @@ class WebhookSender:
         self._queue.join()
 
     def close(self) -> None:
+        self.allow(None)
         for _ in self._threads:
             self._queue.put(None)
 
@@ -76,6 +111,7 @@ class WebhookSender:
             try:
                 if raw is None:
                     return
+                self._turn()
                 try:
                     resp = session.post(self.url, data=raw, headers=self.headers(raw), timeout=10)
                     status = resp.status_code

@@ -222,6 +222,7 @@ class SimServer:
       token: the API token the REST API accepts (``Authorization: Token <token>``); it sees
         everything until :meth:`restrict` says otherwise.
       webhook_url, webhook_secret, sender_threads: where and how webhooks go.
+      version: the NetBox whose webhook bodies it sends ("4.4", or "4.6" with ``request``).
     """
 
     def __init__(
@@ -231,11 +232,12 @@ class SimServer:
         webhook_url: str | None = None,
         webhook_secret: str | None = "test-secret",
         sender_threads: int = 1,
+        version: str = "4.4",
     ) -> None:
         self.token = token
         self.scopes: dict[str, TokenScope] = {token: TokenScope()}
         self.sender = WebhookSender(webhook_url, webhook_secret, sender_threads)
-        self.sim = NetBoxSim(emit=self.sender)
+        self.sim = NetBoxSim(emit=self.sender, version=version)
         #: REST GET requests answered, by path (each page of a list counts).
         self.requests: Counter[str] = Counter()
         handler = type("Handler", (_Handler,), {"server_ref": self})
