@@ -11,20 +11,15 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import psycopg
 
-from handlers.gateways.postgres import migrate
 from handlers.gateways.zabbix import ZabbixUnavailable, probe_version
-from tests.conftest import ZABBIX_ADMIN_URL, ZABBIX_HOME
+from tests.conftest import ZABBIX_ADMIN_URL, ZABBIX_HOME, fresh_database
 
-ADMIN_URL = os.environ.get(
-    "NZC_TEST_ADMIN_DATABASE_URL", "postgresql://nzc:nzc@127.0.0.1:5432/postgres"
-)
 BENCH_BROKER_URL = os.environ.get(
     "NZC_BENCH_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672/nzc-bench"
 )
@@ -33,35 +28,9 @@ BENCH_BROKER_URL = os.environ.get(
 WEB_ARGS = ["--worker-class", "gthread", "--threads", "8"]
 
 
-@contextmanager
-def scratch_database() -> Iterator[str]:
+def scratch_database() -> AbstractContextManager[str]:
     """A migrated database for one benchmark run, dropped afterwards."""
-    name = f"nzc_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    try:
-        migrate(url)
-        yield url
-    finally:
-        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def bench_env(database_url: str, secret: str, **extra: str) -> dict[str, str]:
-    """The environment of a benchmark's service processes: its own database, the bench vhost,
-    and metrics in multiprocess mode in a directory of its own, as the Procfile runs them."""
-    env = dict(
-        os.environ,
-        NZC_DATABASE_URL=database_url,
-        NZC_BROKER_URL=BENCH_BROKER_URL,
-        NZC_WEBHOOK_SECRET=secret,
-        NZC_LOG_LEVEL="WARNING",
-        PROMETHEUS_MULTIPROC_DIR=tempfile.mkdtemp(prefix="nzc-bench-metrics-"),
-        **extra,
-    )
-    env.pop("NZC_WEBHOOK_INSECURE", None)
-    return env
+    return fresh_database("nzc_bench")
 
 
 #: The php options of deploy/dev/zabbix.sh's frontends (start_server).

@@ -9,6 +9,7 @@ from flask import Flask
 from consumer import api, errors
 from consumer.health import bp as health_bp
 from consumer.intake import DB_TIMEOUT_S, Intake
+from consumer.metrics import WEBHOOK_BATCH
 from consumer.metrics import bp as metrics_bp
 from consumer.relay import SpoolRelay
 from consumer.state import EXTENSION, AppState
@@ -55,7 +56,7 @@ def create_app(
         runtime=runtime,
         ingest_db=ingest_db,
         relay=relay,
-        intake=Intake(runtime.store, ingest_db, runtime.broker, relay),
+        intake=Intake(runtime.store, ingest_db, runtime.broker, relay, WEBHOOK_BATCH.observe),
         owns_runtime=owns_runtime,
     )
     app.extensions[EXTENSION] = state

@@ -97,10 +97,9 @@ def _settings_source() -> str:
     path = settings_file()
     if path is not None:
         return f"{path}, and the environment (which wins)"
-    named = os.environ.get(ENV_FILE_VARIABLE)
-    if named is None:
+    if os.environ.get(ENV_FILE_VARIABLE) is None:
         return f"the environment only (no .env in {Path.cwd()})"
-    return f"the environment only ({ENV_FILE_VARIABLE}={named!r} names no file)"
+    return f"the environment only ({ENV_FILE_VARIABLE} is empty)"
 
 
 @cli.command("migrate")
@@ -1333,5 +1332,8 @@ def metrics_serve(ctx: click.Context, bind: str) -> None:
 
 
 def main() -> None:
-    load_settings_file()
+    try:
+        load_settings_file()
+    except ConfigError as exc:
+        raise SystemExit(f"Error: configuration error: {exc}") from None
     cli(prog_name="nzc")

@@ -19,7 +19,6 @@ import psycopg
 from dramatiq.message import generate_unique_id
 
 from consumer.errors import ApiError
-from consumer.metrics import WEBHOOK_BATCH
 from consumer.relay import SpoolRelay
 from handlers.broker import QUEUE_EVENTS
 from handlers.gateways import ingest, job_records
@@ -59,8 +58,9 @@ class GroupCommit(Generic[In, Out]):
     that carried its item, and none waits for a timer.
 
     Parameters:
-      commit: takes a batch, returns one result per item in order; what it raises is raised
-        to every caller of the batch.
+      commit: takes a batch, returns one result per item in order (an exception as an
+        item's result is raised to its caller only); what it raises is raised to every
+        caller of the batch.
       max_batch: most items one commit takes.
     """
 
@@ -98,7 +98,10 @@ class GroupCommit(Generic[In, Out]):
         try:
             results = self._commit([w.item for w in batch])
             for waiter, result in zip(batch, results, strict=True):
-                waiter.result = result
+                if isinstance(result, BaseException):  # this item's own failure
+                    waiter.error = result
+                else:
+                    waiter.result = result
         except BaseException as exc:  # noqa: BLE001 -- every caller of the batch gets it
             for waiter in batch:
                 waiter.error = exc
@@ -133,6 +136,7 @@ class Intake:
       ingest_db: the per-thread autocommit connections of the endpoint.
       broker: where the messages go.
       relay: the spool relay (while it holds messages, new ones are spooled behind them).
+      observe: called with each batch's size (the web's metric).
     """
 
     def __init__(
@@ -141,9 +145,11 @@ class Intake:
         ingest_db: IngestConnection,
         broker: dramatiq.Broker,
         relay: SpoolRelay,
+        observe: Callable[[int], None] = lambda _size: None,
         max_batch: int = MAX_BATCH,
     ) -> None:
         self.store = store
+        self.observe = observe
         self.ingest_db = ingest_db
         self.broker = broker
         self.relay = relay
@@ -154,8 +160,8 @@ class Intake:
         503 when neither RabbitMQ nor Postgres can keep it."""
         return self.group.submit(webhook)
 
-    def commit(self, batch: list[Webhook]) -> list[Outcome]:
-        WEBHOOK_BATCH.observe(len(batch))
+    def commit(self, batch: list[Webhook]) -> list[Outcome | Exception]:
+        self.observe(len(batch))
         message_id = generate_unique_id()
         # A body repeated within the batch is a duplicate of its first copy.
         first: dict[bytes, int] = {}
@@ -164,13 +170,12 @@ class Intake:
         distinct = [batch[i] for i in sorted(first.values())]
         db_up = True
         try:
-            earlier = job_records.record_webhooks(
-                self.ingest_db.get(),
-                message_id=message_id,
-                actor=EVENTS_ACTOR,
-                queue=QUEUE_EVENTS,
-                webhooks=distinct,
-            )
+            earlier = self._record(message_id, distinct)
+        except (psycopg.DataError, psycopg.IntegrityError, psycopg.ProgrammingError):
+            if len(batch) == 1:
+                raise
+            # One webhook Postgres refuses must not fail the others: each on its own.
+            return [self._alone(webhook) for webhook in batch]
         except psycopg.OperationalError as exc:
             # Postgres down: the broker alone still keeps the events (no de-duplication).
             log.warning(
@@ -195,6 +200,27 @@ class Intake:
             else:
                 outcomes.append(Outcome(message_id, spooled=spooled))
         return outcomes
+
+    def _record(self, message_id: str, webhooks: list[Webhook]) -> list[str | None]:
+        for attempt in (1, 2):
+            try:
+                return job_records.record_webhooks(
+                    self.ingest_db.get(),
+                    message_id=message_id,
+                    actor=EVENTS_ACTOR,
+                    queue=QUEUE_EVENTS,
+                    webhooks=webhooks,
+                )
+            except psycopg.errors.TransactionRollback:
+                if attempt == 2:  # not a deadlock that one more try resolves
+                    raise
+        raise AssertionError("unreachable")
+
+    def _alone(self, webhook: Webhook) -> Outcome | Exception:
+        try:
+            return self.commit([webhook])[0]
+        except Exception as exc:  # noqa: BLE001 -- its own caller gets it
+            return exc
 
     def _send(self, message_id: str, webhooks: list[Webhook], db_up: bool) -> bool:
         """Publish the batch's message, or spool it; True when spooled."""

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from flask import Flask, current_app
 
+from consumer.intake import Intake
 from consumer.relay import SpoolRelay
 from handlers.gateways.ingest import IngestConnection
 from handlers.runtime import Runtime
-
-if TYPE_CHECKING:  # the intake counts in consumer.metrics, which reads this module
-    from consumer.intake import Intake
 
 #: The one key under ``app.extensions``.
 EXTENSION = "nzc"

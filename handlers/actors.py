@@ -123,7 +123,12 @@ def _after_events(job: Job, run_wanted: bool, reads: list[str]) -> None:
     if run_wanted:
         job.after_commit(reconcile.send)  # at once: coalescing is leading-edge
     for request_id in reads:
-        job.after_commit(lambda rid=request_id: read_netbox_request.send(rid))
+        # Its job row names the request, as the webhooks' do.
+        job.after_commit(
+            lambda rid=request_id: read_netbox_request.send_with_options(
+                args=(rid,), request_id=rid
+            )
+        )
 
 
 # Not retried: an accelerator. Whatever it could not read, the request's webhooks bring.
@@ -132,10 +137,9 @@ def read_netbox_request(job: Job, request_id: str) -> dict:
     """Read a NetBox request's change log and mark every host it changed dirty at once (a
     bulk edit), ahead of its webhooks."""
     runtime = get_runtime()
-    result, run_wanted = changelog.read_request(job, runtime.store, runtime.netbox, request_id)
-    if run_wanted:
-        job.after_commit(reconcile.send)
-    return result
+    return changelog.read_request(
+        job, runtime.store, runtime.netbox, request_id, send_run=reconcile.send
+    )
 
 
 @job_actor(queue=QUEUE_HOSTS, periodic=cron("* * * * *"))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-from dotenv import load_dotenv
+from dotenv import dotenv_values
 
 #: Log levels accepted by NZC_LOG_LEVEL.
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -59,21 +59,33 @@ ENV_FILE_VARIABLE = "NZC_ENV_FILE"
 def settings_file() -> Path | None:
     """The file of ``NZC_*`` settings the command-line tools read besides the environment:
     ``$NZC_ENV_FILE``, else ``.env`` in the current folder (``make`` writes the development
-    one in the project folder); None when there is none."""
+    one in the project folder); None when there is none (or ``NZC_ENV_FILE`` is empty).
+    Raises :class:`ConfigError` when ``NZC_ENV_FILE`` names no file: a mistyped path must
+    not quietly leave the defaults (the local database) in charge."""
     named = os.environ.get(ENV_FILE_VARIABLE)
     if named == "":
         return None
     path = Path(named or ".env")
-    return path.resolve() if path.is_file() else None
+    if path.is_file():
+        return path.resolve()
+    if named:
+        raise ConfigError(
+            f"{ENV_FILE_VARIABLE} names no file (got {named!r}): name the settings file, "
+            f"or set it empty to read the environment only"
+        )
+    return None
 
 
 def load_settings_file() -> Path | None:
-    """Put the settings file's variables into ``os.environ``, except those already set there
-    (the environment wins); the file read, if any. For ``nzc`` and the dev tools: the web,
-    worker and scheduler take their environment as given."""
+    """Put the settings file's ``NZC_*`` variables into ``os.environ``, except those already
+    set there (the environment wins), taken literally (no ``$`` expansion); the file read,
+    if any. For ``nzc`` and the dev tools: the web, worker and scheduler take their
+    environment as given."""
     path = settings_file()
     if path is not None:
-        load_dotenv(path, override=False)
+        for name, value in dotenv_values(path, interpolate=False).items():
+            if name.startswith("NZC_") and value is not None:
+                os.environ.setdefault(name, value)
     return path
 
 
@@ -143,16 +155,22 @@ class Config:
         ]
         urls = [*self.database_url.split(";"), *self.broker_url.split(";")]
         for url in [*urls, self.netbox_url, self.zabbix_url]:
-            password = urlsplit(url).password
+            try:
+                password = urlsplit(url).password
+            except ValueError:  # a URL this process did not need, so did not check
+                continue
             values += [password, unquote(password)] if password else []
         return sorted({value for value in values if value})
 
 
 def redact_url(url: str) -> str:
     """Return ``url`` with any password replaced by ``***`` (for logs and error messages)."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
+    try:
+        parts = urlsplit(url)
+        if parts.password is None:
+            return url
+    except ValueError:  # not a URL at all: show nothing of it
+        return "<not a URL>"
     netloc = parts.netloc.rsplit("@", 1)
     userinfo = netloc[0].split(":", 1)[0]
     return urlunsplit(parts._replace(netloc=f"{userinfo}:***@{netloc[1]}"))

@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import socket
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -68,19 +70,28 @@ def zabbix_token(version: str) -> str:
     return (ZABBIX_HOME / real_version(version) / "api_token").read_text().strip()
 
 
-@pytest.fixture(scope="session")
-def database_url():
-    """A fresh, migrated database for the test session, dropped at the end."""
-    name = f"nzc_test_{uuid.uuid4().hex[:10]}"
+@contextmanager
+def fresh_database(prefix: str = "nzc_test") -> Iterator[str]:
+    """A new, migrated database (its URL), dropped afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     from handlers.gateways.postgres import migrate
 
     url = ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    migrate(url)
-    yield url
-    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    try:
+        migrate(url)
+        yield url
+    finally:
+        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def database_url():
+    """A fresh, migrated database for the test session, dropped at the end."""
+    with fresh_database() as url:
+        yield url
 
 
 @pytest.fixture

@@ -1,7 +1,8 @@
 # Sourced by the Makefile: development defaults for the NZC_* variables that `make` itself
 # sets up (the dev Zabbix token, the NetBox simulator). Anything already set in the
-# environment wins. NZC_DEV_CHOSEN lists what was chosen here, for deploy/dev/dotenv.sh.
-NZC_DEV_CHOSEN=""
+# environment wins. NZC_DEV_CHOSEN lists what was chosen here, for deploy/dev/dotenv.sh;
+# it adds up, so a shell that sourced this before still names what it chose then.
+NZC_DEV_CHOSEN=${NZC_DEV_CHOSEN:-}
 NZC_ZABBIX_HOME=${NZC_ZABBIX_HOME:-/opt/nzc-zabbix}
 export NZC_ZABBIX_HOME
 if [ -z "${NZC_ZABBIX_TOKEN:-}" ] && [ -z "${NZC_ZABBIX_USER:-}" ] && [ -s "$NZC_ZABBIX_HOME/7.0/api_token" ]; then

@@ -22,14 +22,15 @@ OWNER_OF_INTERFACE = {INTERFACE: DEVICE, VM_INTERFACE: VM}
 OWNER_FIELD = {INTERFACE: "device", VM_INTERFACE: "virtual_machine"}
 
 #: A path naming one object: a numeric segment (``/api/dcim/devices/42/``,
-#: ``/dcim/devices/42/edit/``).
-_ONE_OBJECT = re.compile(r"/\d+(/|$)")
+#: ``/dcim/devices/42/edit/``), or the UI's form for a new one (``/dcim/devices/add/``).
+_ONE_OBJECT = re.compile(r"/\d+(/|$)|/add/?$")
 
 
 def looks_bulk(path: str | None) -> bool:
     """Whether a request's path is not about one object: a list endpoint (an API bulk edit,
-    create or delete) or a bulk view of the UI (``/dcim/devices/edit/``). Unknown (NetBox
-    before 4.6 sends no path): False."""
+    create or delete; a single API create posts there too, and costs one read) or a bulk
+    view of the UI (``/dcim/devices/edit/``, ``/import/``). Unknown (NetBox before 4.6
+    sends no path): False."""
     return bool(path) and _ONE_OBJECT.search(path) is None
 
 
@@ -41,9 +42,11 @@ def wants_read(event: dict[str, Any], setting: str) -> bool:
     return setting == ALWAYS or looks_bulk(event.get("request_path"))
 
 
-def _snapshot(change: dict[str, Any]) -> dict[str, Any]:
-    data = change.get("postchange_data") or change.get("prechange_data")
-    return data if isinstance(data, dict) else {}
+def _snapshots(change: dict[str, Any]) -> list[dict[str, Any]]:
+    """The object after and before the change: an interface or IP address that moved names
+    both its hosts."""
+    found = [change.get("postchange_data"), change.get("prechange_data")]
+    return [data for data in found if isinstance(data, dict)]
 
 
 def _id(value: Any) -> int | None:
@@ -62,10 +65,11 @@ def unresolved_interfaces(changes: Iterable[dict[str, Any]]) -> dict[str, set[in
         if kind in shown and (oid := _id(change.get("changed_object_id"))) is not None:
             shown[kind].add(oid)
         elif kind == IP_ADDRESS:
-            data = _snapshot(change)
-            owner_kind = data.get("assigned_object_type")
-            if owner_kind in wanted and (iid := _id(data.get("assigned_object_id"))) is not None:
-                wanted[owner_kind].add(iid)
+            for data in _snapshots(change):
+                owner_kind = data.get("assigned_object_type")
+                iid = _id(data.get("assigned_object_id"))
+                if owner_kind in wanted and iid is not None:
+                    wanted[owner_kind].add(iid)
     return {kind: ids - shown[kind] for kind, ids in wanted.items() if ids - shown[kind]}
 
 
@@ -73,18 +77,20 @@ def targets_of_changes(
     changes: list[dict[str, Any]], owners: dict[str, dict[int, int]] | None = None
 ) -> dict[str, str]:
     """target -> why, for every device and VM the change records name: directly, through
-    an interface (its snapshot names its host), or through an IP address assigned to an
+    an interface (its snapshots name its host), or through an IP address assigned to an
     interface (shown in ``changes``, or found in ``owners``: interface kind -> id -> host
-    id). Records of other objects, or that name no host, are left out."""
-    interface_host: dict[str, dict[int, int]] = {
-        kind: dict((owners or {}).get(kind, {})) for kind in OWNER_OF_INTERFACE
+    id); an object that moved names its host before and after. Records of other objects,
+    or that name no host, are left out."""
+    interface_host: dict[str, dict[int, set[int]]] = {
+        kind: {i: {host} for i, host in (owners or {}).get(kind, {}).items()}
+        for kind in OWNER_OF_INTERFACE
     }
     for change in changes:
         kind = change.get("changed_object_type")
         if kind in OWNER_FIELD and (oid := _id(change.get("changed_object_id"))) is not None:
-            host = _id(_snapshot(change).get(OWNER_FIELD[kind]))
-            if host is not None:
-                interface_host[kind][oid] = host
+            for data in _snapshots(change):
+                if (host := _id(data.get(OWNER_FIELD[kind]))) is not None:
+                    interface_host[kind].setdefault(oid, set()).add(host)
     found: dict[str, str] = {}
     for change in changes:
         kind = change.get("changed_object_type")
@@ -94,14 +100,17 @@ def targets_of_changes(
             continue
         if kind in (DEVICE, VM):
             found.setdefault(target_of(kind, oid), f"{kind} {oid} {action}d in the request")
-        elif kind in OWNER_FIELD and oid in interface_host[kind]:
-            host = target_of(OWNER_OF_INTERFACE[kind], interface_host[kind][oid])
-            found.setdefault(host, f"its interface {oid} {action}d in the request")
+        elif kind in OWNER_FIELD:
+            for host in sorted(interface_host[kind].get(oid, ())):
+                target = target_of(OWNER_OF_INTERFACE[kind], host)
+                found.setdefault(target, f"its interface {oid} {action}d in the request")
         elif kind == IP_ADDRESS:
-            data = _snapshot(change)
-            owner_kind = data.get("assigned_object_type")
-            iid = _id(data.get("assigned_object_id"))
-            if owner_kind in interface_host and iid in interface_host[owner_kind]:
-                host = target_of(OWNER_OF_INTERFACE[owner_kind], interface_host[owner_kind][iid])
-                found.setdefault(host, f"its IP address {oid} {action}d in the request")
+            for data in _snapshots(change):
+                owner_kind = data.get("assigned_object_type")
+                iid = _id(data.get("assigned_object_id"))
+                if owner_kind not in interface_host or iid is None:
+                    continue
+                for host in sorted(interface_host[owner_kind].get(iid, ())):
+                    target = target_of(OWNER_OF_INTERFACE[owner_kind], host)
+                    found.setdefault(target, f"its IP address {oid} {action}d in the request")
     return found

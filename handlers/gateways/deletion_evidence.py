@@ -9,11 +9,21 @@ import psycopg
 
 def record(conn: psycopg.Connection, target: str, source: str, request_id: str | None) -> None:
     """Keep the evidence that ``target`` was deleted in NetBox."""
+    record_many(conn, {target: request_id}, source)
+
+
+def record_many(conn: psycopg.Connection, targets: dict[str, str | None], source: str) -> None:
+    """Keep the evidence that each of ``targets`` (target -> NetBox request id) was deleted,
+    in one statement, in target order (concurrent batches lock rows in one order)."""
+    if not targets:
+        return
+    ordered = sorted(targets)
     conn.execute(
-        "INSERT INTO deletion_evidence (target, source, request_id) VALUES (%s, %s, %s)"
+        "INSERT INTO deletion_evidence (target, source, request_id)"
+        " SELECT t, %s, r FROM unnest(%s::text[], %s::text[]) AS e(t, r)"
         " ON CONFLICT (target) DO UPDATE SET source = EXCLUDED.source,"
         " request_id = EXCLUDED.request_id, recorded_at = now()",
-        [target, source, request_id],
+        [source, ordered, [targets[t] for t in ordered]],
     )
 
 

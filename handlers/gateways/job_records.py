@@ -118,7 +118,7 @@ WITH input AS (
          WITH ORDINALITY AS i(sha, target, request_id, n)
 ), fresh AS (
     INSERT INTO webhook_dedupe AS d (body_sha256, message_id, received_at)
-    SELECT sha, %(id)s, now() FROM input
+    SELECT sha, %(id)s, now() FROM input ORDER BY sha  -- one lock order for every batch
     ON CONFLICT (body_sha256) DO UPDATE
         SET message_id = EXCLUDED.message_id, received_at = EXCLUDED.received_at
         WHERE d.received_at < now() - make_interval(secs => %(window)s)
@@ -136,7 +136,8 @@ WITH input AS (
                                                          ORDER BY a.n))
                       FROM accepted a) END,
            '{}',
-           CASE WHEN count(DISTINCT request_id) = 1 THEN min(request_id) END,
+           CASE WHEN count(*) FILTER (WHERE request_id IS NULL) = 0
+                     AND count(DISTINCT request_id) = 1 THEN min(request_id) END,
            array_agg(DISTINCT request_id) FILTER (WHERE request_id IS NOT NULL)
     FROM accepted HAVING count(*) > 0
 )
@@ -188,7 +189,23 @@ def record_webhooks(
         },
         prepare=True,
     ).fetchall()
-    return [None if row["accepted"] else row["earlier"] for row in rows]
+    earlier = [None if row["accepted"] else row["earlier"] for row in rows]
+    unseen = [w.body_sha256 for w, row in zip(webhooks, rows, strict=True) if not row["accepted"]]
+    if any(e is None for e, row in zip(earlier, rows, strict=True) if not row["accepted"]):
+        # A repeat another process committed while this statement waited for its row: the
+        # statement's snapshot predates it; a new statement sees it.
+        found = {
+            bytes(r["body_sha256"]): r["message_id"]
+            for r in conn.execute(
+                "SELECT body_sha256, message_id FROM webhook_dedupe WHERE body_sha256 = ANY(%s)",
+                [unseen],
+            )
+        }
+        earlier = [
+            found.get(w.body_sha256, "") if not row["accepted"] and e is None else e
+            for w, row, e in zip(webhooks, rows, earlier, strict=True)
+        ]
+    return earlier
 
 
 def mark_dead(conn: psycopg.Connection, job_id: str, reason: str) -> None:

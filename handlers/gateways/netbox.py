@@ -269,17 +269,20 @@ class NetBoxGateway:
         return found
 
     def request_changes(self, request_id: str) -> Iterator[list[dict[str, Any]]]:
-        """The change records of one NetBox request, a page of :data:`PAGE_SIZE` at a time
-        (a bulk edit may have thousands). Raises what pynetbox and requests raise: the
-        caller decides what a refusal means."""
+        """The change records of one NetBox request, a page at a time, in id order (a bulk
+        edit may have thousands). Pages follow NetBox's count, whatever page size its
+        MAX_PAGE_SIZE allows. Raises what pynetbox and requests raise: the caller decides
+        what a refusal means."""
         offset = 0
         while True:
-            page = self._change_page(request_id=request_id, limit=PAGE_SIZE, offset=offset)
+            page, total = self._change_page(
+                request_id=request_id, ordering="id", limit=PAGE_SIZE, offset=offset
+            )
             if page:
                 yield page
-            if len(page) < PAGE_SIZE:
-                return
             offset += len(page)
+            if not page or offset >= total:
+                return
 
     def interface_owners(self, kind: str, ids: Iterable[int]) -> dict[int, int]:
         """interface id -> its device's (or VM's) id, for ``kind`` ``dcim.interface`` or
@@ -298,15 +301,22 @@ class NetBoxGateway:
                     found[int(row["id"])] = host["id"]
         return found
 
-    def _change_page(self, **filters: Any) -> list[dict[str, Any]]:
-        """One page of change records (``offset`` given: pynetbox follows no next link)."""
-        return self._changelog(lambda endpoint: list(endpoint.filter(**filters).request.get()))
+    def _change_page(self, **filters: Any) -> tuple[list[dict[str, Any]], int]:
+        """One page of change records (``offset`` given: pynetbox follows no next link), and
+        how many records match in all."""
+
+        def page(endpoint: Any) -> tuple[list[dict[str, Any]], int]:
+            request = endpoint.filter(**filters).request
+            rows = list(request.get())
+            return rows, int(request.count or 0)
+
+        return self._changelog(page)
 
     def _changes(self, **filters: Any) -> list[dict[str, Any]]:
         """Change records, every page."""
         return self._changelog(lambda endpoint: [dict(c) for c in endpoint.filter(**filters)])
 
-    def _changelog(self, read: Any) -> list[dict[str, Any]]:
+    def _changelog(self, read: Any) -> Any:
         """``read`` on ``/api/core/object-changes/`` from NetBox 4.1, on the extras endpoint
         before it moved (the one place that knows)."""
         for app in ("core", "extras"):
@@ -316,7 +326,7 @@ class NetBoxGateway:
             except pynetbox.RequestError as exc:
                 if app == "extras" or exc.req.status_code != 404:
                     raise
-        return []
+        raise AssertionError("unreachable: the extras endpoint answers or raises")
 
     def _warn_changelog(self, exc: Exception) -> None:
         status = getattr(getattr(exc, "req", None), "status_code", None)

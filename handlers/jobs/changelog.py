@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import pynetbox
@@ -32,12 +33,14 @@ _warned: set[str] = set()
 _warned_lock = threading.Lock()
 
 
-def read_request(job: Job, store: Store, netbox: Any, request_id: str) -> tuple[dict, bool]:
+def read_request(
+    job: Job, store: Store, netbox: Any, request_id: str, send_run: Callable[[], Any]
+) -> dict:
     """Read ``request_id``'s change log page by page, marking the hosts each page names dirty
-    in a short transaction of its own (no transaction stays open while NetBox answers).
-    Returns the result and whether a reconcile run should be sent."""
+    in a short transaction of its own, committed before the next page is asked for, and
+    sending the reconcile run it calls for at once (``send_run``): a later page, or a
+    failure, never holds back the hosts already marked."""
     changes = marked = 0
-    run_wanted = False
     outcome, error = READ, None
     try:
         for page in netbox.request_changes(request_id):
@@ -51,7 +54,9 @@ def read_request(job: Job, store: Store, netbox: Any, request_id: str) -> tuple[
                     dirty_targets.mark_each(
                         conn, {t: (f"{why} (change log)", request_id) for t, why in targets.items()}
                     )
-                    run_wanted = coalescing.run_wanted_after_event(conn) or run_wanted
+                    run_wanted = coalescing.run_wanted_after_event(conn)
+                if run_wanted:
+                    send_run()
             changes += len(page)
             marked += len(targets)
     except (pynetbox.RequestError, pynetbox.ContentError, requests.RequestException) as exc:
@@ -73,9 +78,7 @@ def read_request(job: Job, store: Store, netbox: Any, request_id: str) -> tuple[
         ),
         data={"request_id": request_id, "outcome": outcome, "changes": changes, "marked": marked},
     )
-    return {"request_id": request_id, "outcome": outcome, "changes": changes, "marked": marked}, (
-        run_wanted
-    )
+    return {"request_id": request_id, "outcome": outcome, "changes": changes, "marked": marked}
 
 
 def _warn_once(outcome: str, error: str) -> None:

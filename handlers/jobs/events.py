@@ -29,6 +29,7 @@ def handle_events(
     decisions = []
     entries = []
     marks: dict[str, tuple[str, str | None]] = {}
+    deleted: dict[str, str | None] = {}
     for event in events:
         decision = translate(event, settings)
         request_id = event.get("request_id")
@@ -44,12 +45,11 @@ def handle_events(
         if decision.action == IGNORE:
             continue
         if decision.action == DELETE and event["event"] == "deleted":
-            # The evidence a delete needs: the web edge checked this webhook's signature.
-            deletion_evidence.record(
-                job.conn, decision.target, "a signed deleted webhook", request_id
-            )
+            deleted[decision.target] = request_id
         marks[decision.target] = (decision.reason, request_id)
     job_records.log_events(job.conn, job.job_id, entries)
+    # The evidence a delete needs: the web edge checked these webhooks' signatures.
+    deletion_evidence.record_many(job.conn, deleted, "a signed deleted webhook")
     dirty_targets.mark_each(job.conn, marks)
     setting = settings["changelog_reads"]
     reads = netbox_requests.remember(

@@ -1,5 +1,5 @@
 -- NetBox requests whose change log the service read (or chose not to), so that a bulk
--- edit's many webhooks cause one read, whichever web or worker process sees them first.
+-- edit's many webhooks cause one read, whichever worker process handles them first.
 CREATE TABLE netbox_requests (
     request_id  text PRIMARY KEY,
     seen_at     timestamptz NOT NULL DEFAULT now(),

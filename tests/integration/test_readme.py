@@ -4,9 +4,10 @@ nothing set by hand, after ``make run``; the README cannot rot.
 Every ``sh`` block carries a marker on the line before it: ``<!-- runnable -->``, or
 ``<!-- not run: why -->`` (the service itself, the suite, benchmarks). The runnable ones
 run with ``bash -euo pipefail`` under ``env -i`` (PATH and HOME only), in a folder that
-looks like the project folder (its entries linked) holding the ``.env`` that ``make run``
-would write, against a stack started the way ``make run`` starts it: web and worker as the
-Procfile runs them, the NetBox simulator seeded, on the test services. The stack listens on
+looks like the project folder (its entries linked) holding the ``.env`` that ``make``
+writes (deploy/dev/dotenv.sh, given the test services), against a stack started as
+``make run`` starts it, smaller: web (gunicorn gthread, one worker) and a Dramatiq worker
+from the Procfile's commands, the NetBox simulator seeded. The stack listens on
 ports of its own; the blocks' ``127.0.0.1:8000`` and ``:8001`` are rewritten to them.
 """
 
@@ -21,14 +22,13 @@ import tempfile
 from pathlib import Path
 
 import pika
-import psycopg
 import pytest
 import requests
 
 from handlers.broker import QUEUES
 from tests.conftest import (
-    ADMIN_URL,
     TEST_BROKER_URL,
+    fresh_database,
     reset_zabbix,
     zabbix_token,
     zabbix_url,
@@ -43,7 +43,6 @@ FENCE = re.compile(r"^```(sh|bash|shell)\n(.*?)^```$", re.S | re.M)
 BLOCK_TIMEOUT_S = 120
 SECRET = "readme-secret"
 NETBOX_TOKEN = "0123456789abcdef0123456789abcdef01234567"
-ADMIN_TOKEN = "readme-admin-token"
 
 
 def shell_blocks(text: str) -> list[tuple[int, str, str]]:
@@ -96,17 +95,8 @@ def purge_test_queues() -> None:
 @pytest.fixture
 def scratch_db():
     """A migrated database of this test's own (the blocks change settings and mappings)."""
-    from handlers.gateways.postgres import migrate
-
-    name = f"nzc_readme_{os.getpid()}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    migrate(url)
-    yield url
-    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with fresh_database("nzc_readme") as url:
+        yield url
 
 
 @pytest.fixture
@@ -129,17 +119,25 @@ def project(scratch_db):
         "NZC_NETBOX_URL": sim.url,
         "NZC_NETBOX_TOKEN": NETBOX_TOKEN,
         "NZC_WEBHOOK_SECRET": SECRET,
-        "NZC_ADMIN_TOKEN": ADMIN_TOKEN,
         "NZC_WEB_BIND": f"127.0.0.1:{web_port}",
     }
     folder = Path(tempfile.mkdtemp(prefix="nzc-readme-"))
     for entry in ROOT.iterdir():
         if entry.name not in (".env", ".run", ".git"):
             (folder / entry.name).symlink_to(entry)
-    (folder / ".env").write_text("".join(f"{k}={v}\n" for k, v in settings.items()))
+    # The .env make writes, written as make writes it, with the test's services chosen.
+    subprocess.run(
+        ["bash", str(folder / "deploy" / "dev" / "dotenv.sh")],
+        env={"PATH": "/usr/bin:/bin", **settings, "NZC_DEV_CHOSEN": " ".join(settings)},
+        check=True,
+    )
+    written = (folder / ".env").read_text()
+    assert all(f"{k}={v}\n" in written for k, v in settings.items()), written
     metrics = folder / "metrics"
     metrics.mkdir()
+    admin = re.search(r"^NZC_ADMIN_TOKEN=(.+)$", written, re.M).group(1)  # make's choice
     env = {
+        "NZC_ADMIN_TOKEN": admin,
         "PATH": f"{ROOT / '.venv' / 'bin'}:/usr/bin:/bin",
         "HOME": os.environ.get("HOME", "/root"),
         "NZC_LOG_LEVEL": "WARNING",

@@ -390,3 +390,52 @@ def test_webhooks_committed_together_share_one_job_row_and_one_message(stub_runt
 
     for request_id in ("req-a", "req-b"):
         assert [r["id"] for r in list_jobs(db, request_id=request_id)] == [mid]
+
+
+def test_a_repeat_committed_by_another_process_meanwhile_is_a_duplicate(database_url, db):
+    """Two web processes take the same body at once: the second statement waits for the
+    first's row, and must answer with its message id, queueing nothing (its snapshot alone
+    cannot see that row)."""
+    import threading
+
+    import psycopg
+
+    from handlers.gateways.ingest import IngestConnection
+    from handlers.gateways.job_records import Webhook, record_webhooks
+    from tests.waiting import wait_for
+
+    raw = fresh(sample("07_device_updated.json")["body"])
+    sha = hashlib.sha256(raw).digest()
+    webhook = Webhook(sha, json.loads(raw), "dcim.device:1", "req-race")
+    answer = {}
+    with psycopg.connect(database_url) as first:  # the other process, inside its statement
+        first.execute(
+            "INSERT INTO webhook_dedupe (body_sha256, message_id) VALUES (%s, 'first-id')", [sha]
+        )
+        second = IngestConnection(database_url, 2.0)  # per thread: the thread's own
+
+        def run():
+            try:
+                answer["earlier"] = record_webhooks(
+                    second.get(),
+                    message_id="second-id",
+                    actor="handle_events",
+                    queue="q",
+                    webhooks=[webhook],
+                )
+            finally:
+                second.discard()
+
+        thread = threading.Thread(target=run)
+        thread.start()
+        wait_for(
+            lambda: db.execute(
+                "SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                " AND query LIKE '%%INSERT INTO webhook_dedupe AS d%%'"
+            ).fetchone()["n"],
+            "the second statement to wait for the first's row",
+        )
+        first.commit()
+    thread.join(30)
+    assert answer["earlier"] == ["first-id"]
+    assert db.execute("SELECT count(*) AS n FROM jobs WHERE id = 'second-id'").fetchone()["n"] == 0

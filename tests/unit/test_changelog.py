@@ -86,3 +86,16 @@ def test_hosts_are_found_directly_and_through_interfaces_and_ip_addresses():
         "dcim.device:3": "its interface 10 created in the request",
         "virtualization.virtualmachine:4": "its IP address 21 updated in the request",
     }
+
+
+def test_an_ip_address_moved_between_hosts_marks_both():
+    moved = change(
+        "ipam.ipaddress",
+        30,
+        pre={"assigned_object_type": "dcim.interface", "assigned_object_id": 40},
+        post={"assigned_object_type": "dcim.interface", "assigned_object_id": 41},
+    )
+    assert unresolved_interfaces([moved]) == {"dcim.interface": {40, 41}}
+    found = targets_of_changes([moved], {"dcim.interface": {40: 7, 41: 8}})
+    assert set(found) == {"dcim.device:7", "dcim.device:8"}
+    assert looks_bulk("/dcim/devices/add/") is False

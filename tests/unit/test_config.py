@@ -116,3 +116,22 @@ def test_the_settings_file_is_read_and_the_environment_wins(tmp_path, monkeypatc
     assert settings_file() == other
     monkeypatch.setenv("NZC_ENV_FILE", "")
     assert settings_file() is None
+    monkeypatch.setenv("NZC_ENV_FILE", str(tmp_path / "typo.env"))
+    with pytest.raises(ConfigError, match="NZC_ENV_FILE names no file"):
+        settings_file()
+
+
+def test_the_settings_file_gives_nzc_variables_only_and_literally(tmp_path, monkeypatch):
+    import os
+
+    from handlers.config import load_settings_file
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("NZC_ENV_FILE", raising=False)
+    (tmp_path / ".env").write_text("PGHOST=elsewhere\nNZC_ADMIN_TOKEN=a$b${HOME}\n")
+    for name in ("PGHOST", "NZC_ADMIN_TOKEN"):
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
+    load_settings_file()
+    assert "PGHOST" not in os.environ
+    assert os.environ["NZC_ADMIN_TOKEN"] == "a$b${HOME}"

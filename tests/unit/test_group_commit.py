@@ -97,3 +97,16 @@ def test_a_commit_that_answers_the_wrong_number_of_results_fails_loudly():
     group = GroupCommit(lambda batch: [])
     with pytest.raises(ValueError):
         group.submit("a")
+
+
+def test_an_item_failed_on_its_own_fails_only_its_caller():
+    def commit(batch):
+        return [
+            ValueError(f"{item} refused") if item == "bad" else f"done {item}" for item in batch
+        ]
+
+    group = GroupCommit(commit)
+    assert group.submit("good") == "done good"
+    with pytest.raises(ValueError, match="bad refused"):
+        group.submit("bad")
+    assert group.submit("after") == "done after"
