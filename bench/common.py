@@ -33,6 +33,22 @@ def scratch_database() -> AbstractContextManager[str]:
     return fresh_database("nzc_bench")
 
 
+def bench_env(database_url: str, secret: str, **extra: str) -> dict[str, str]:
+    """The environment of a benchmark's service processes: its own database, the bench vhost,
+    and metrics in multiprocess mode in a directory of its own, as the Procfile runs them."""
+    env = dict(
+        os.environ,
+        NZC_DATABASE_URL=database_url,
+        NZC_BROKER_URL=BENCH_BROKER_URL,
+        NZC_WEBHOOK_SECRET=secret,
+        NZC_LOG_LEVEL="WARNING",
+        PROMETHEUS_MULTIPROC_DIR=tempfile.mkdtemp(prefix="nzc-bench-metrics-"),
+        **extra,
+    )
+    env.pop("NZC_WEBHOOK_INSECURE", None)
+    return env
+
+
 #: The php options of deploy/dev/zabbix.sh's frontends (start_server).
 PHP_OPTIONS = (
     "memory_limit=512M",
