@@ -95,9 +95,13 @@ def netbox_webhook() -> Any:
             "set the webhook's HTTP content type in NetBox to application/json",
         )
     try:
-        payload = json.loads(body)
+        payload = json.loads(body, parse_constant=_not_json)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiError(400, "invalid JSON", f"the body is not JSON: {exc}") from None
+    except RecursionError:
+        raise ApiError(
+            400, "invalid JSON", "the body nests too deeply to be a NetBox webhook"
+        ) from None
     if not isinstance(payload, dict):
         raise ApiError(400, "invalid body", {"_schema": ["the body must be a JSON object"]})
     try:
@@ -111,6 +115,11 @@ def netbox_webhook() -> Any:
         _count_ignored(runtime.store, reason)
         return jsonify(ignored=reason), 202
     return _queue(state, event, hashlib.sha256(body).digest())
+
+
+def _not_json(name: str) -> Any:
+    """Python reads NaN and Infinity, which JSON (and PostgreSQL's jsonb) has not."""
+    raise ValueError(f"{name} is not a JSON value")
 
 
 def _count_ignored(store: Any, reason: str) -> None:

@@ -63,6 +63,15 @@ class WebhookSchema(Schema):
     snapshots = fields.Nested(_Snapshots, allow_none=True)
 
     @validates_schema
+    def _storable(self, body: dict[str, Any], **_kwargs: Any) -> None:
+        """Every string kept (values and keys) must be one PostgreSQL can store: valid JSON
+        may hold the NUL character or half a surrogate pair, which it cannot."""
+        for field in ("data", "request", "snapshots", "username", "request_id", "model"):
+            problem = unstorable(body.get(field), field)
+            if problem:
+                raise ValidationError(problem, field)
+
+    @validates_schema
     def _kind(self, body: dict[str, Any], **_kwargs: Any) -> None:
         if "object_type" not in body and "model" not in body:
             raise ValidationError(
@@ -96,6 +105,34 @@ class WebhookSchema(Schema):
             "prechange": snapshots.get("prechange"),
             "postchange": snapshots.get("postchange"),
         }
+
+
+def unstorable(value: Any, path: str) -> str | None:
+    """Where ``value`` holds a string PostgreSQL cannot store, and why, in words; None when
+    it holds none. Walks without recursion: a body may nest deeply."""
+    stack = [(value, path)]
+    while stack:
+        item, where = stack.pop()
+        if isinstance(item, dict):
+            for key, inner in item.items():
+                if isinstance(key, str) and (why := _bad_text(key)):
+                    return f"{where}: a key {why}"
+                stack.append((inner, f"{where}.{key}"))
+        elif isinstance(item, list):
+            stack.extend((inner, f"{where}[{i}]") for i, inner in enumerate(item))
+        elif isinstance(item, str) and (why := _bad_text(item)):
+            return f"{where} {why}"
+    return None
+
+
+def _bad_text(text: str) -> str | None:
+    if "\x00" in text:
+        return "contains the NUL character (\\u0000), which PostgreSQL cannot store; remove it"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "contains half of a UTF-16 surrogate pair (\\ud800 to \\udfff), not valid Unicode"
+    return None
 
 
 def _text(value: Any) -> str | None:

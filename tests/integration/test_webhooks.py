@@ -439,3 +439,52 @@ def test_a_repeat_committed_by_another_process_meanwhile_is_a_duplicate(database
     thread.join(30)
     assert answer["earlier"] == ["first-id"]
     assert db.execute("SELECT count(*) AS n FROM jobs WHERE id = 'second-id'").fetchone()["n"] == 0
+
+
+def _nested(depth):
+    return "[" * depth + "]" * depth
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "says"),
+    [
+        (lambda b: b["data"].update(name="sw\u0000core"), "data", "data.name contains the NUL"),
+        (lambda b: b["data"].update({"custom_fields": {"k\u0000": 1}}), "data", "a key contains"),
+        (lambda b: b["data"].update(name="half \ud800 pair"), "data", "data.name contains half"),
+        (
+            lambda b: b["snapshots"]["postchange"].update(description="x\u0000"),
+            "snapshots",
+            "snapshots.postchange.description contains the NUL",
+        ),
+        (lambda b: b.update(username="ad\u0000min"), "username", "username contains the NUL"),
+    ],
+)
+def test_a_string_postgres_cannot_store_is_a_400_naming_the_field(
+    client, stub_runtime, change, field, says
+):
+    """Valid JSON may carry \\u0000 or half a surrogate pair; Postgres refuses both. Such a
+    body is refused naming where, never a 500, and nothing is queued."""
+    body = json.loads(sample("07_device_updated.json")["raw_body"])
+    body["snapshots"] = body.get("snapshots") or {"prechange": None, "postchange": {}}
+    body["snapshots"]["postchange"] = body["snapshots"]["postchange"] or {}
+    change(body)
+    raw = json.dumps(body).encode()  # ensure_ascii: the JSON escapes, as NetBox would send
+    resp = post(client, raw)
+    assert resp.status_code == 400, resp.get_json()
+    assert any(says in message for message in resp.get_json()["detail"][field])
+    assert queued(stub_runtime) == 0
+
+
+@pytest.mark.parametrize(
+    ("raw", "says"),
+    [
+        (b'{"event": "created", "data": {"id": NaN}}', "NaN is not a JSON value"),
+        (b'{"event": "created", "data": {"id": Infinity}}', "Infinity is not a JSON value"),
+        (_nested(200_000).encode(), "nests too deeply"),
+    ],
+)
+def test_nan_infinity_and_deep_nesting_are_a_400(client, stub_runtime, raw, says):
+    resp = post(client, raw)
+    assert resp.status_code == 400, resp.get_data()[:200]
+    assert says in str(resp.get_json()["detail"])
+    assert queued(stub_runtime) == 0
