@@ -250,6 +250,43 @@ DATABASE, BROKER, ZABBIX, NETBOX = "database", "broker", "zabbix", "netbox"
 EVERYTHING = frozenset({DATABASE, BROKER, ZABBIX, NETBOX})
 
 
+#: The variables that may hold a secret: each may be given as a file instead, its name with
+#: ``_FILE`` (``NZC_ZABBIX_TOKEN_FILE=/run/credentials/nzc/zabbix-token``), for systemd
+#: credentials and container secrets.
+SECRET_VARIABLES = (
+    "NZC_DATABASE_URL",
+    "NZC_BROKER_URL",
+    "NZC_NETBOX_TOKEN",
+    "NZC_ZABBIX_TOKEN",
+    "NZC_ZABBIX_PASSWORD",
+    "NZC_WEBHOOK_SECRET",
+    "NZC_ADMIN_TOKEN",
+)
+
+
+def with_secret_files(env: Mapping[str, str]) -> dict[str, str]:
+    """``env`` with each ``<secret>_FILE`` read into ``<secret>`` (the file's text, without
+    its final line break). Raises :class:`ConfigError` naming the variable when both are
+    set, or the file cannot be read."""
+    out = dict(env)
+    for name in SECRET_VARIABLES:
+        path = (env.get(f"{name}_FILE") or "").strip()
+        if not path:
+            continue
+        if (env.get(name) or "").strip():
+            raise ConfigError(f"{name} and {name}_FILE are both set: keep one of them")
+        try:
+            out[name] = Path(path).read_text(encoding="utf-8").rstrip("\r\n")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(
+                f"{name}_FILE names a file that cannot be read ({path}: "
+                f"{getattr(exc, 'strerror', None) or exc}): check the path and its permissions"
+            ) from None
+        if not out[name].strip():
+            raise ConfigError(f"{name}_FILE names an empty file ({path})")
+    return out
+
+
 def load_config(
     environ: Mapping[str, str] | None = None, needs: frozenset[str] | set[str] = EVERYTHING
 ) -> Config:
@@ -260,7 +297,7 @@ def load_config(
     command that reads job rows does not need Zabbix credentials). The log settings and the
     web's limits are always checked.
     """
-    env = os.environ if environ is None else environ
+    env = with_secret_files(os.environ if environ is None else environ)
 
     log_level = (env.get("NZC_LOG_LEVEL") or DEFAULTS["NZC_LOG_LEVEL"]).upper()
     if log_level not in LOG_LEVELS:

@@ -135,3 +135,36 @@ def test_the_settings_file_gives_nzc_variables_only_and_literally(tmp_path, monk
     load_settings_file()
     assert "PGHOST" not in os.environ
     assert os.environ["NZC_ADMIN_TOKEN"] == "a$b${HOME}"
+
+
+def test_each_secret_may_come_from_a_file(tmp_path):
+    from handlers.config import SECRET_VARIABLES
+
+    token = tmp_path / "zabbix-token"
+    token.write_text("f" * 64 + "\n")  # as `echo` or systemd-creds writes it
+    url = tmp_path / "db-url"
+    url.write_text("postgresql://nzc:s3cret@db.example.net/nzc\n")
+    config = load_config({"NZC_ZABBIX_TOKEN_FILE": str(token), "NZC_DATABASE_URL_FILE": str(url)})
+    assert config.zabbix_token == "f" * 64
+    assert config.database_url == "postgresql://nzc:s3cret@db.example.net/nzc"
+    assert "s3cret" in config.secrets()  # masked in logs like any other secret
+    assert {"NZC_WEBHOOK_SECRET", "NZC_ADMIN_TOKEN", "NZC_NETBOX_TOKEN"} <= set(SECRET_VARIABLES)
+
+
+@pytest.mark.parametrize(
+    ("env", "says"),
+    [
+        ({"NZC_ZABBIX_TOKEN": "t", "NZC_ZABBIX_TOKEN_FILE": "/x"}, "both set: keep one"),
+        ({"NZC_ZABBIX_TOKEN_FILE": "/nonexistent/token"}, "NZC_ZABBIX_TOKEN_FILE names a file"),
+    ],
+)
+def test_a_secret_file_that_cannot_serve_is_named(env, says):
+    with pytest.raises(ConfigError, match=says):
+        load_config(env)
+
+
+def test_an_empty_secret_file_is_refused(tmp_path):
+    empty = tmp_path / "empty"
+    empty.write_text("\n")
+    with pytest.raises(ConfigError, match="NZC_ADMIN_TOKEN_FILE names an empty file"):
+        load_config({**BASE, "NZC_ADMIN_TOKEN_FILE": str(empty)})
