@@ -15,7 +15,7 @@ from consumer.relay import SpoolRelay
 from consumer.state import EXTENSION, AppState
 from consumer.webhooks import bp as webhooks_bp
 from consumer.wiring import configure_logging, setup
-from handlers.config import Config, ConfigError, load_config
+from handlers.config import TLS_UNVERIFIED, Config, ConfigError, load_config
 from handlers.gateways.ingest import IngestConnection
 from handlers.runtime import Runtime
 
@@ -48,6 +48,8 @@ def create_app(
         )
     if config.webhook_insecure:
         log.warning("NZC_WEBHOOK_INSECURE is set: webhook signatures are NOT checked")
+    if config.tls_verify is False:
+        log.warning(TLS_UNVERIFIED)
     app = Flask("consumer")
     app.config["MAX_CONTENT_LENGTH"] = config.webhook_max_bytes
     ingest_db = IngestConnection(config.database_url, DB_TIMEOUT_S)

@@ -9,7 +9,7 @@ import psycopg
 from flask import Blueprint, jsonify
 
 from consumer.state import app_state
-from handlers.config import redact_url
+from handlers.config import TLS_UNVERIFIED, redact_url
 from handlers.gateways.zabbix import probe_version
 
 bp = Blueprint("health", __name__)
@@ -31,8 +31,8 @@ def check_rabbitmq(url: str) -> None:
     pika.BlockingConnection(params).close()
 
 
-def check_zabbix(url: str) -> None:
-    probe_version(url, timeout=CHECK_TIMEOUT_S + 1)
+def check_zabbix(url: str, verify: bool | str = True) -> None:
+    probe_version(url, timeout=CHECK_TIMEOUT_S + 1, verify=verify)
 
 
 def readiness(runtime: Any) -> tuple[dict[str, Any], bool]:
@@ -41,7 +41,7 @@ def readiness(runtime: Any) -> tuple[dict[str, Any], bool]:
     checks = {
         "postgres": (check_postgres, config.database_url),
         "rabbitmq": (check_rabbitmq, config.broker_url),
-        "zabbix": (check_zabbix, config.zabbix_url),
+        "zabbix": (lambda url: check_zabbix(url, config.tls_verify), config.zabbix_url),
     }
     report: dict[str, Any] = {"checks": {}}
     failing = []
@@ -59,8 +59,13 @@ def readiness(runtime: Any) -> tuple[dict[str, Any], bool]:
     report["status"] = "ready" if not failing else "unavailable"
     if failing:
         report["failing"] = failing
+    warnings = []
     if config.webhook_insecure:
-        report["warnings"] = ["NZC_WEBHOOK_INSECURE is set: webhook signatures are not checked"]
+        warnings.append("NZC_WEBHOOK_INSECURE is set: webhook signatures are not checked")
+    if config.tls_verify is False:
+        warnings.append(TLS_UNVERIFIED)
+    if warnings:
+        report["warnings"] = warnings
     return report, not failing
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 
 from consumer.wiring import configure_logging, setup
-from handlers.config import ConfigError, load_config
+from handlers.config import TLS_UNVERIFIED, ConfigError, load_config
 
 try:
     _config = load_config()
@@ -14,4 +15,6 @@ except ConfigError as exc:
     raise SystemExit(2) from None
 
 configure_logging(_config.log_level, _config.log_format, config=_config)
+if _config.tls_verify is False:
+    logging.getLogger(__name__).warning(TLS_UNVERIFIED)
 broker = setup(_config).broker

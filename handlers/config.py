@@ -46,7 +46,15 @@ EXAMPLES = {
     "NZC_JOB_MIN_BACKOFF_MS": "5000",
     "NZC_METRICS": "0",
     "NZC_METRICS_DIR": "/run/nzc/metrics",
+    "NZC_CA_BUNDLE": "/etc/ssl/certs/acme-ca.pem",
+    "NZC_TLS_VERIFY": "1",
 }
+
+#: What /readyz and the start-up log say while HTTPS is not verified.
+TLS_UNVERIFIED = (
+    "NZC_TLS_VERIFY=0: the TLS certificates of Zabbix and NetBox are NOT verified; give "
+    "their CA in NZC_CA_BUNDLE instead"
+)
 
 #: Values accepted by the on/off variables (NZC_WEBHOOK_INSECURE, NZC_METRICS).
 FLAGS = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
@@ -114,6 +122,8 @@ class Config:
       metrics: serve ``/metrics`` on the web port (``NZC_METRICS=0`` turns it off).
       metrics_dir: the directory holding one metrics directory per process kind on this
         machine (``<dir>/web``, ``<dir>/worker``, ...), added up by ``/metrics``.
+      tls_verify: how HTTPS to Zabbix and NetBox is verified, as ``requests`` takes it: True
+        (the system's CAs), the path of ``NZC_CA_BUNDLE``, or False (``NZC_TLS_VERIFY=0``).
     """
 
     database_url: str
@@ -134,6 +144,7 @@ class Config:
     job_min_backoff_ms: int = 5000
     metrics: bool = True
     metrics_dir: str | None = None
+    tls_verify: bool | str = True
 
     def __repr__(self) -> str:
         # Never print secrets, even in a traceback or a debug log.
@@ -333,6 +344,13 @@ def load_config(
     if metrics_dir and not os.path.isabs(metrics_dir):
         raise _fail("NZC_METRICS_DIR", f"must be an absolute path (got {metrics_dir!r})")
 
+    tls_verify: bool | str = _flag(env, "NZC_TLS_VERIFY", True)
+    ca_bundle = _optional(env, "NZC_CA_BUNDLE")
+    if ca_bundle and tls_verify:
+        if not os.path.isfile(ca_bundle) or not os.access(ca_bundle, os.R_OK):
+            raise _fail("NZC_CA_BUNDLE", f"names no readable file (got {ca_bundle!r})")
+        tls_verify = ca_bundle
+
     def url(need: str, name: str, schemes: tuple[str, ...]) -> str:
         if need in needs:
             return _url(env, name, schemes)
@@ -357,4 +375,5 @@ def load_config(
         job_min_backoff_ms=min_backoff_ms,
         metrics=_flag(env, "NZC_METRICS", True),
         metrics_dir=metrics_dir,
+        tls_verify=tls_verify,
     )

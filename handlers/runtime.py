@@ -43,6 +43,7 @@ class Runtime:
                     token=c.zabbix_token,
                     user=c.zabbix_user,
                     password=c.zabbix_password,
+                    verify=c.tls_verify,
                 )
             return self._gateways["zabbix"]
 
@@ -54,7 +55,7 @@ class Runtime:
         with self._lock:
             if "netbox" not in self._gateways:
                 self._gateways["netbox"] = NetBoxGateway(
-                    self.config.netbox_url, self.config.netbox_token
+                    self.config.netbox_url, self.config.netbox_token, self.config.tls_verify
                 )
             return self._gateways["netbox"]
 

@@ -4,6 +4,7 @@ own services are never stopped or reconfigured."""
 
 import contextlib
 import socket
+import ssl
 import struct
 import threading
 
@@ -17,10 +18,14 @@ class CuttableProxy:
         url = f"http://127.0.0.1:{proxy.port}/api_jsonrpc.php"
         proxy.cut()      # connections reset, new ones refused
         proxy.restore()
+
+    With ``tls`` (a server-side SSL context), clients speak HTTPS to it.
     """
 
-    def __init__(self, upstream: tuple[str, int]) -> None:
+    def __init__(self, upstream: tuple[str, int], tls: ssl.SSLContext | None = None) -> None:
         self.upstream = upstream
+        #: When given, clients speak TLS to the proxy (it ends TLS, as a reverse proxy does).
+        self.tls = tls
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port = self._listener.getsockname()[1]
         self._open: set[socket.socket] = set()
@@ -58,6 +63,14 @@ class CuttableProxy:
             with self._lock:
                 if self._cut:
                     _reset(client)
+                    continue
+            if self.tls is not None:
+                try:
+                    client.settimeout(5)
+                    client = self.tls.wrap_socket(client, server_side=True)
+                    client.settimeout(None)
+                except (OSError, ssl.SSLError):  # the client refused the certificate
+                    _close(client)
                     continue
             try:
                 server = socket.create_connection(self.upstream, timeout=5)

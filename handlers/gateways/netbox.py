@@ -13,6 +13,7 @@ import requests
 
 from handlers.decide.desired import group_templates, host_facts, ip_facts
 from handlers.decide.group_names import PATH_FIELDS, RELATED, needs
+from handlers.gateways.http import VerifiedSession
 from schemas.netbox import DEVICE, VM
 
 log = logging.getLogger(__name__)
@@ -69,10 +70,12 @@ class NetBoxGateway:
     Parameters:
       url: NetBox base URL.
       token: API token.
+      verify: how its TLS certificate is checked (``Config.tls_verify``).
     """
 
-    def __init__(self, url: str, token: str | None) -> None:
+    def __init__(self, url: str, token: str | None, verify: bool | str = True) -> None:
         self.api = pynetbox.api(url, token=token)
+        self.api.http_session = VerifiedSession(verify)
         #: Requests made, by endpoint.
         self.calls: Counter[str] = Counter()
         self._lock = threading.Lock()

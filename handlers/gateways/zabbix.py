@@ -16,6 +16,7 @@ import requests
 from pyzabbix import ZabbixAPI, ZabbixAPIException
 
 from handlers.config import redact_url
+from handlers.gateways.http import VerifiedSession
 from handlers.gateways.zabbix_dialect import Dialect
 from handlers.metrics import ZABBIX_CALLS, ZABBIX_ERRORS
 
@@ -31,17 +32,24 @@ class ZabbixUnavailable(RuntimeError):
 
 def _unavailable(url: str, exc: Exception) -> ZabbixUnavailable:
     """The error of an API that did not answer; the URL without any password in it."""
+    if isinstance(exc, requests.exceptions.SSLError):
+        return ZabbixUnavailable(
+            f"Zabbix API at {redact_url(url)}: its TLS certificate was refused ({exc}); "
+            "give the CA that signed it in NZC_CA_BUNDLE (or, insecurely, NZC_TLS_VERIFY=0)"
+        )
     return ZabbixUnavailable(f"Zabbix API at {redact_url(url)} did not answer: {exc}")
 
 
-def probe_version(url: str, timeout: float = PROBE_TIMEOUT_S) -> str:
-    """The API version of the frontend at ``url`` (an anonymous ``apiinfo.version`` call)."""
+def probe_version(url: str, timeout: float = PROBE_TIMEOUT_S, verify: bool | str = True) -> str:
+    """The API version of the frontend at ``url`` (an anonymous ``apiinfo.version`` call);
+    ``verify`` as ``requests`` takes it (``Config.tls_verify``)."""
     try:
         resp = requests.post(
             url,
             json={"jsonrpc": "2.0", "method": "apiinfo.version", "params": {}, "id": 1},
             headers={"Content-Type": "application/json-rpc"},
             timeout=timeout,
+            verify=verify,
         )
         resp.raise_for_status()
         return str(resp.json()["result"])
@@ -111,6 +119,7 @@ class ZabbixGateway:
     Parameters:
       url: the ``api_jsonrpc.php`` URL.
       token: an API token (preferred); or ``user`` and ``password``.
+      verify: how its TLS certificate is checked (``Config.tls_verify``).
 
     Example::
 
@@ -127,11 +136,12 @@ class ZabbixGateway:
         user: str | None = None,
         password: str | None = None,
         timeout: float = CALL_TIMEOUT_S,
+        verify: bool | str = True,
     ) -> None:
         if not token and not (user and password):
             raise ValueError("ZabbixGateway needs an API token or a user and password")
         self.url = url
-        self._api = ZabbixAPI(url, timeout=timeout)
+        self._api = ZabbixAPI(url, session=VerifiedSession(verify), timeout=timeout)
         try:
             if token:
                 self._api.login(api_token=token)
