@@ -28,12 +28,30 @@ def pg_proxy():
 
 
 @pytest.fixture
-def stack_env(pg_proxy, database_url):
-    """The service reaches its database through the proxy; the test observes it directly."""
+def zabbix_proxy():
+    from tests.conftest import ZABBIX_VERSIONS
+
+    proxy = CuttableProxy(("127.0.0.1", ZABBIX_VERSIONS["7.0"][0])).start()
+    yield proxy
+    proxy.close()
+
+
+@pytest.fixture
+def stack_env(request, database_url):
+    """The service reaches Postgres (default) or Zabbix (``"zabbix"``, by indirect
+    parametrize) through a proxy; the test observes both directly. Retries start at 2 s: at
+    Dramatiq's jitter, eight of them outlast the longest cut here."""
+    if getattr(request, "param", "postgres") == "zabbix":
+        proxy = request.getfixturevalue("zabbix_proxy")
+        return {
+            "NZC_ZABBIX_URL": f"http://127.0.0.1:{proxy.port}/api_jsonrpc.php",
+            "NZC_JOB_MIN_BACKOFF_MS": "2000",
+        }
+    proxy = request.getfixturevalue("pg_proxy")
     head, _, tail = database_url.partition("@127.0.0.1:5432/")
     return {
-        "NZC_DATABASE_URL": f"{head}@127.0.0.1:{pg_proxy.port}/{tail}",
-        "NZC_JOB_MIN_BACKOFF_MS": "500",  # retries within the test's patience
+        "NZC_DATABASE_URL": f"{head}@127.0.0.1:{proxy.port}/{tail}",
+        "NZC_JOB_MIN_BACKOFF_MS": "2000",
     }
 
 
@@ -70,3 +88,59 @@ def test_r6_postgres_cut_loses_nothing(stack, pg_proxy, db):
     )
     assert accepted == sum(sim.sender.statuses.values())  # every webhook answered 202
     assert (lost, duplicates) == (0, 0)
+
+
+#: Seconds the Zabbix cut lasts (R3): jobs retry with backoff meanwhile, within their budget.
+ZABBIX_CUT_S = 60
+
+
+@pytest.mark.parametrize(
+    "stack_env",
+    [pytest.param("zabbix", id="via-zabbix-proxy")],
+    indirect=True,
+)
+def test_r3_zabbix_cut_for_a_minute_converges_after(stack, zabbix_proxy, db):
+    """Zabbix unreachable for 60 s while devices are created and renamed: /readyz says so,
+    jobs retry with backoff and none is dead-lettered, and everything converges after."""
+    from consumer.health import readiness
+
+    sim, runtime, zabbix = stack
+    before = [sim.sim.create_device(f"r3-{n:02d}", ip=f"10.67.0.{n + 1}/24") for n in range(3)]
+    stack.settle(timeout=120)
+    zabbix_proxy.cut()
+    cut_at = time.monotonic()
+    for n in range(3, 8):
+        sim.sim.create_device(f"r3-{n:02d}", ip=f"10.67.0.{n + 1}/24")
+    for n, device in enumerate(before):
+        sim.sim.update_device(device, name=f"r3-renamed-{n}")
+    sim.sender.wait()
+    report, ready = readiness(runtime)
+    assert not ready and not report["checks"]["zabbix"]["ok"], report
+    # A job met the cut and will retry (its row says failed), before the cut ends.
+    wait_for(
+        lambda: db.execute(
+            "SELECT count(*) AS n FROM jobs WHERE actor = 'reconcile' AND status = 'failed'"
+            " AND enqueued_at >= %s",
+            [stack.since],
+        ).fetchone()["n"],
+        "a reconcile run failing on the cut",
+        timeout=ZABBIX_CUT_S,
+    )
+    time.sleep(max(0.0, ZABBIX_CUT_S - (time.monotonic() - cut_at)))  # the fault's length
+    zabbix_proxy.restore()
+    want = {f"r3-{n:02d}" for n in range(3, 8)} | {f"r3-renamed-{n}" for n in range(3)}
+    wait_for(lambda: want <= set(hosts_named(zabbix, "r3-")), "every change in Zabbix", 240)
+    stack.settle(timeout=240)
+    found = hosts_named(zabbix, "r3-")
+    dead = db.execute(
+        "SELECT count(*) AS n FROM jobs WHERE status = 'dead' AND enqueued_at >= %s",
+        [stack.since],
+    ).fetchone()["n"]
+    duplicates, lost = len(found) - len(set(found)), len(want - set(found))
+    print(
+        f"R3 Zabbix cut {ZABBIX_CUT_S} s: sent {len(want)} changes, in Zabbix "
+        f"{len(want & set(found))}, dead-lettered {dead}, duplicates {duplicates}, lost {lost}"
+    )
+    assert (lost, duplicates, dead) == (0, 0, 0)
+    assert set(found) == want  # the renamed hosts carry their new names only
+    assert readiness(runtime)[1]
