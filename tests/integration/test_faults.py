@@ -13,7 +13,9 @@ import pytest
 from tests.faults import CuttableProxy
 from tests.waiting import wait_for
 
-pytestmark = [pytest.mark.integration, pytest.mark.parametrize("zabbix_version", ["7.0"])]
+pytestmark = pytest.mark.integration
+#: The scenarios through the whole stack run on one Zabbix: the faults are not its version's.
+ON_70 = pytest.mark.parametrize("zabbix_version", ["7.0"])
 
 #: Seconds the Postgres cut lasts (the scenario's R6), at least: it ends once every webhook
 #: sent during it was answered.
@@ -60,6 +62,7 @@ def hosts_named(zabbix, prefix):
     return [h["host"] for h in hosts]
 
 
+@ON_70
 def test_r6_postgres_cut_loses_nothing(stack, pg_proxy, db):
     """Postgres unreachable for the service for 10 s while devices are created: every
     webhook is still answered (RabbitMQ keeps it, unrecorded), the jobs fail and retry, and
@@ -94,6 +97,7 @@ def test_r6_postgres_cut_loses_nothing(stack, pg_proxy, db):
 ZABBIX_CUT_S = 60
 
 
+@ON_70
 @pytest.mark.parametrize(
     "stack_env",
     [pytest.param("zabbix", id="via-zabbix-proxy")],
@@ -144,3 +148,97 @@ def test_r3_zabbix_cut_for_a_minute_converges_after(stack, zabbix_proxy, db):
     assert (lost, duplicates, dead) == (0, 0, 0)
     assert set(found) == want  # the renamed hosts carry their new names only
     assert readiness(runtime)[1]
+
+
+#: Seconds RabbitMQ is cut under the web edge (R2).
+RABBIT_CUT_S = 30
+
+
+def test_r2_rabbitmq_cut_under_the_web_edge_spools_in_order(database_url, db, start_worker):
+    """RabbitMQ unreachable from a web process for 30 s during a burst: every webhook is
+    answered 202 (spooled in Postgres), and once RabbitMQ is back the process's relay
+    publishes them, which a worker then runs in the order they were accepted."""
+    import json as jsonlib
+
+    from consumer.app import create_app
+    from consumer.state import app_state
+    from consumer.wiring import setup
+    from handlers.broker import QUEUE_EVENTS
+    from handlers.config import load_config
+    from handlers.runtime import set_runtime
+    from tests.conftest import TEST_BROKER_URL, make_env
+    from tests.webhook_shapes import sample, sign
+
+    proxy = CuttableProxy(("127.0.0.1", 5672)).start()
+    proxied = TEST_BROKER_URL.replace("127.0.0.1:5672", f"127.0.0.1:{proxy.port}")
+    web_runtime = setup(load_config(make_env(database_url, NZC_BROKER_URL=proxied)))
+    web_runtime.broker.flush_all()
+    db.execute("DELETE FROM webhook_spool")
+    app = create_app(runtime=web_runtime, start_relay=True)
+    client = app.test_client()
+    base = sample("07_device_updated.json")["body"]
+    accepted = []
+    try:
+        proxy.cut()
+        cut_at = time.monotonic()
+        sent = 50
+        for n in range(sent):
+            body = {**base, "timestamp": f"2026-12-05T11:00:{n:02d}.000000+00:00"}
+            body["data"] = {**base["data"], "id": 1000 + n}
+            raw = jsonlib.dumps(body).encode()
+            resp = client.post(
+                "/webhooks/netbox",
+                data=raw,
+                headers={"X-Hook-Signature": sign(raw)},
+                content_type="application/json",
+            )
+            assert resp.status_code == 202, resp.get_json()
+            assert resp.get_json()["spooled"] is True
+            accepted.append(resp.get_json()["message_id"])
+        time.sleep(max(0.0, RABBIT_CUT_S - (time.monotonic() - cut_at)))  # the fault's length
+        proxy.restore()
+        wait_for(
+            lambda: db.execute("SELECT count(*) = 0 AS empty FROM webhook_spool").fetchone()[
+                "empty"
+            ],
+            "the relay to publish the spool",
+            timeout=60,
+        )
+    finally:
+        app_state(app).close()
+        web_runtime.store.close()
+        set_runtime(None)
+        proxy.close()
+    # A worker of its own (straight to RabbitMQ), one thread: it runs them in queue order.
+    worker_runtime = setup(load_config(make_env(database_url)))
+    try:
+        start_worker(worker_runtime.broker, threads=1, queues={QUEUE_EVENTS})
+        wait_for(
+            lambda: (
+                db.execute(
+                    "SELECT count(*) AS n FROM jobs WHERE id = ANY(%s) AND status = 'succeeded'",
+                    [accepted],
+                ).fetchone()["n"]
+                == sent
+            ),
+            "every spooled webhook run by the worker",
+            timeout=120,
+        )
+        ran = [
+            r["id"]
+            for r in db.execute(
+                "SELECT id FROM jobs WHERE id = ANY(%s) ORDER BY started_at", [accepted]
+            )
+        ]
+    finally:
+        worker_runtime.store.close()
+        set_runtime(None)
+    duplicates = len(ran) - len(set(ran))
+    lost = len(set(accepted) - set(ran))
+    print(
+        f"R2 RabbitMQ cut {RABBIT_CUT_S} s: sent {sent}, accepted {len(accepted)} (spooled), "
+        f"run by the worker {len(set(ran))}, in order {ran == accepted}, duplicates "
+        f"{duplicates}, lost {lost}"
+    )
+    assert (lost, duplicates) == (0, 0)
+    assert ran == accepted
