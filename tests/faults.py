@@ -7,6 +7,7 @@ import socket
 import ssl
 import struct
 import threading
+import time
 
 
 class CuttableProxy:
@@ -17,6 +18,7 @@ class CuttableProxy:
         proxy = CuttableProxy(("127.0.0.1", 8070)).start()
         url = f"http://127.0.0.1:{proxy.port}/api_jsonrpc.php"
         proxy.cut()      # connections reset, new ones refused
+        proxy.slow(2.0)  # each request held 2 s
         proxy.restore()
 
     With ``tls`` (a server-side SSL context), clients speak HTTPS to it.
@@ -32,6 +34,10 @@ class CuttableProxy:
         self._lock = threading.Lock()
         self._cut = False
         self._closed = False
+        #: Seconds each chunk from a client waits before it is passed on (:meth:`slow`).
+        self.latency = 0.0
+        #: Connections accepted so far.
+        self.accepted = 0
 
     def start(self) -> "CuttableProxy":
         threading.Thread(target=self._accept, daemon=True).start()
@@ -46,8 +52,16 @@ class CuttableProxy:
             self._open.clear()
 
     def restore(self) -> None:
+        """Undo :meth:`cut` and :meth:`slow`."""
         with self._lock:
             self._cut = False
+            self.latency = 0.0
+
+    def slow(self, seconds: float) -> None:
+        """Hold each chunk a client sends for ``seconds`` before passing it on (a request
+        answered that much later), from now on."""
+        with self._lock:
+            self.latency = seconds
 
     def close(self) -> None:
         self._closed = True
@@ -80,15 +94,25 @@ class CuttableProxy:
                 continue
             with self._lock:
                 self._open |= {client, server}
+                self.accepted += 1
             done = threading.Barrier(2, action=lambda c=client, s=server: _close(c, s))
-            for a, b in ((client, server), (server, client)):
-                threading.Thread(target=self._pipe, args=(a, b, done), daemon=True).start()
+            for a, b, slowed in ((client, server, True), (server, client, False)):
+                threading.Thread(target=self._pipe, args=(a, b, done, slowed), daemon=True).start()
 
-    def _pipe(self, source: socket.socket, sink: socket.socket, done: threading.Barrier) -> None:
+    def _pipe(
+        self,
+        source: socket.socket,
+        sink: socket.socket,
+        done: threading.Barrier,
+        slowed: bool = False,
+    ) -> None:
         """One direction: an end of stream is passed on as a half close, so a response
-        read until the server closes arrives whole."""
+        read until the server closes arrives whole. ``slowed``: the client's direction,
+        held back by :attr:`latency`."""
         try:
             while chunk := source.recv(65536):
+                if slowed and self.latency:
+                    time.sleep(self.latency)  # the fault itself: a slow upstream
                 sink.sendall(chunk)
             sink.shutdown(socket.SHUT_WR)
         except OSError:

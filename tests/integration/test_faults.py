@@ -39,10 +39,24 @@ def zabbix_proxy():
 
 
 @pytest.fixture
+def netbox_proxy():
+    """In front of the simulator, which the stack starts on a port of its own: the test
+    names it as the upstream once the stack is up."""
+    from tests.conftest import closed_port
+
+    proxy = CuttableProxy(("127.0.0.1", closed_port())).start()
+    yield proxy
+    proxy.close()
+
+
+@pytest.fixture
 def stack_env(request, database_url):
     """The service reaches Postgres (default) or Zabbix (``"zabbix"``, by indirect
     parametrize) through a proxy; the test observes both directly. Retries start at 2 s: at
     Dramatiq's jitter, eight of them outlast the longest cut here."""
+    if getattr(request, "param", "postgres") == "netbox":
+        proxy = request.getfixturevalue("netbox_proxy")
+        return {"NZC_NETBOX_URL": f"http://127.0.0.1:{proxy.port}"}
     if getattr(request, "param", "postgres") == "zabbix":
         proxy = request.getfixturevalue("zabbix_proxy")
         return {
@@ -242,3 +256,42 @@ def test_r2_rabbitmq_cut_under_the_web_edge_spools_in_order(database_url, db, st
     )
     assert (lost, duplicates) == (0, 0)
     assert ran == accepted
+
+
+#: Seconds each NetBox request is held back during R7, and how long NetBox stays slow.
+NETBOX_LATENCY_S, NETBOX_SLOW_S = 2.0, 20
+
+
+@ON_70
+@pytest.mark.parametrize(
+    "stack_env", [pytest.param("netbox", id="via-netbox-proxy")], indirect=True
+)
+def test_r7_a_slow_netbox_slows_the_jobs_only(stack, netbox_proxy, db):
+    """NetBox answering each request 2 s late for 20 s while devices are created: every
+    webhook is answered (the web edge never calls NetBox), the jobs wait for NetBox, and
+    every host reaches Zabbix."""
+    sim, _runtime, zabbix = stack
+    netbox_proxy.upstream = ("127.0.0.1", int(sim.url.rsplit(":", 1)[1]))
+    netbox_proxy.slow(NETBOX_LATENCY_S)
+    slow_at = time.monotonic()
+    sent = 5
+    for n in range(sent):
+        sim.sim.create_device(f"r7-{n:02d}", ip=f"10.68.0.{n + 1}/24")
+    sim.sender.wait()
+    answered = sim.sender.statuses.get(202, 0)
+    # Jobs met the slow NetBox: a connection went through the proxy while it was slow.
+    wait_for(lambda: netbox_proxy.accepted, "a job reading NetBox through the slow proxy")
+    time.sleep(max(0.0, NETBOX_SLOW_S - (time.monotonic() - slow_at)))  # the fault's length
+    netbox_proxy.restore()
+    names = {f"r7-{n:02d}" for n in range(sent)}
+    wait_for(lambda: names <= set(hosts_named(zabbix, "r7-")), "every host in Zabbix", 240)
+    stack.settle(timeout=240)
+    found = hosts_named(zabbix, "r7-")
+    duplicates, lost = len(found) - len(set(found)), len(names - set(found))
+    print(
+        f"R7 NetBox {NETBOX_LATENCY_S:g} s late for {NETBOX_SLOW_S} s: sent {sent} devices "
+        f"({sum(sim.sender.statuses.values())} webhooks), answered {answered}, in Zabbix "
+        f"{len(set(found))}, duplicates {duplicates}, lost {lost}"
+    )
+    assert answered == sum(sim.sender.statuses.values())
+    assert (lost, duplicates) == (0, 0)
