@@ -71,6 +71,15 @@ def stack_env(request, database_url):
     }
 
 
+def create_devices(sim, prefix, count, net):
+    """``count`` devices named ``<prefix>NN`` created in the simulator, their webhooks all
+    delivered; how many were answered 202."""
+    for n in range(count):
+        sim.sim.create_device(f"{prefix}{n:02d}", ip=f"10.{net}.0.{n + 1}/24")
+    sim.sender.wait()
+    return sim.sender.statuses.get(202, 0)
+
+
 def hosts_named(zabbix, prefix):
     hosts = zabbix.call("host.get", {"output": ["host"], "search": {"host": prefix}})
     return [h["host"] for h in hosts]
@@ -85,10 +94,7 @@ def test_r6_postgres_cut_loses_nothing(stack, pg_proxy, db):
     pg_proxy.cut()
     cut_at = time.monotonic()
     sent = 10
-    for n in range(sent):
-        sim.sim.create_device(f"r6-{n:02d}", ip=f"10.66.0.{n + 1}/24")
-    sim.sender.wait()
-    accepted = sim.sender.statuses.get(202, 0)
+    accepted = create_devices(sim, "r6-", sent, 66)
     # The fault lasts its ten seconds (the scenario), not a synchronisation point.
     time.sleep(max(0.0, PG_CUT_S - (time.monotonic() - cut_at)))
     pg_proxy.restore()
@@ -275,10 +281,7 @@ def test_r7_a_slow_netbox_slows_the_jobs_only(stack, netbox_proxy, db):
     netbox_proxy.slow(NETBOX_LATENCY_S)
     slow_at = time.monotonic()
     sent = 5
-    for n in range(sent):
-        sim.sim.create_device(f"r7-{n:02d}", ip=f"10.68.0.{n + 1}/24")
-    sim.sender.wait()
-    answered = sim.sender.statuses.get(202, 0)
+    answered = create_devices(sim, "r7-", sent, 68)
     # Jobs met the slow NetBox: a connection went through the proxy while it was slow.
     wait_for(lambda: netbox_proxy.accepted, "a job reading NetBox through the slow proxy")
     time.sleep(max(0.0, NETBOX_SLOW_S - (time.monotonic() - slow_at)))  # the fault's length
