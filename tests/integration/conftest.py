@@ -1,11 +1,12 @@
 """Fixtures shared by the integration tests that drive the whole service."""
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from werkzeug.serving import make_server
+from werkzeug.serving import BaseWSGIServer
 
 from consumer.app import create_app
 from consumer.state import app_state
@@ -77,6 +78,31 @@ class Stack:
         ).fetchall()
 
 
+class PooledWSGIServer(BaseWSGIServer):
+    """werkzeug's server with a fixed pool of threads, as gunicorn's gthread worker has:
+    a thread per request would open a RabbitMQ connection per webhook (Dramatiq keeps one
+    per thread), and a few thousand webhooks exhaust RabbitMQ's file descriptors."""
+
+    def __init__(self, app: Any, threads: int = 8) -> None:
+        super().__init__("127.0.0.1", 0, app)
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="nzc-test-web")
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        self._pool.submit(self._serve, request, client_address)
+
+    def _serve(self, request: Any, client_address: Any) -> None:
+        try:
+            self.finish_request(request, client_address)
+        except Exception:  # noqa: BLE001 -- as socketserver does: report, go on
+            self.handle_error(request, client_address)
+        finally:
+            self.shutdown_request(request)
+
+    def server_close(self) -> None:
+        super().server_close()
+        self._pool.shutdown(wait=False)
+
+
 @pytest.fixture
 def stack_env():
     """Extra ``NZC_*`` variables of the stack (override it, e.g. with parametrize)."""
@@ -105,7 +131,7 @@ def stack(zabbix, zabbix_version, database_url, db, start_worker, stack_env):
     runtime = setup(load_config(env))
     runtime.broker.flush_all()
     app = create_app(runtime=runtime, start_relay=False)
-    web = make_server("127.0.0.1", 0, app, threaded=True)
+    web = PooledWSGIServer(app)
     threading.Thread(target=web.serve_forever, daemon=True).start()
     sim.sender.url = f"http://127.0.0.1:{web.server_port}/webhooks/netbox"
     sim.start()
@@ -114,6 +140,7 @@ def stack(zabbix, zabbix_version, database_url, db, start_worker, stack_env):
     stack.start_worker()
     yield stack
     web.shutdown()
+    web.server_close()
     app_state(app).close()
     sim.stop()
     stack.hold()
