@@ -488,3 +488,16 @@ def test_nan_infinity_and_deep_nesting_are_a_400(client, stub_runtime, raw, says
     assert resp.status_code == 400, resp.get_data()[:200]
     assert says in str(resp.get_json()["detail"])
     assert queued(stub_runtime) == 0
+
+
+def test_half_a_surrogate_pair_sent_as_raw_bytes_is_a_400_too(client, stub_runtime):
+    """json.loads reads UTF-8 with ``surrogatepass``: a surrogate encoded in the bytes, not
+    escaped, reaches the same check (the byte scan that spares the walk must see it)."""
+    body = json.loads(sample("07_device_updated.json")["raw_body"])
+    body["data"]["name"] = "half \ud800 pair"
+    raw = json.dumps(body, ensure_ascii=False).encode("utf-8", "surrogatepass")
+    assert b"\\u" not in raw.split(b'"name"')[1][:30]  # raw bytes, no escape
+    resp = post(client, raw)
+    assert resp.status_code == 400, resp.get_json()
+    assert any("data.name contains half" in m for m in resp.get_json()["detail"]["data"])
+    assert queued(stub_runtime) == 0
