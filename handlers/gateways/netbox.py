@@ -11,6 +11,7 @@ from typing import Any
 import pynetbox
 import requests
 
+from handlers.decide.changelog import OWNER_FIELD
 from handlers.decide.desired import group_templates, host_facts, ip_facts
 from handlers.decide.group_names import PATH_FIELDS, RELATED, needs
 from handlers.gateways.http import VerifiedSession
@@ -26,6 +27,11 @@ CHANGELOG_CHUNK = 100
 ENDPOINTS = {
     DEVICE: (("dcim", "devices"), "device_id"),
     VM: (("virtualization", "virtual_machines"), "virtual_machine_id"),
+}
+#: Interface type -> its endpoint (the field naming its host: decide.changelog's OWNER_FIELD).
+INTERFACE_ENDPOINTS = {
+    "dcim.interface": ("dcim", "interfaces"),
+    "virtualization.vminterface": ("virtualization", "interfaces"),
 }
 #: Host object type -> the interface type its IP addresses are assigned to.
 INTERFACE_TYPES = {DEVICE: "dcim.interface", VM: "virtualization.vminterface"}
@@ -79,7 +85,7 @@ class NetBoxGateway:
         #: Requests made, by endpoint.
         self.calls: Counter[str] = Counter()
         self._lock = threading.Lock()
-        self._changelog_problems: set[str] = set()
+        self._changelog_problems: set[tuple[str, str]] = set()
 
     def _count(self, name: str) -> None:
         with self._lock:
@@ -259,7 +265,7 @@ class NetBoxGateway:
                     limit=1000,
                 )
             except (pynetbox.RequestError, pynetbox.ContentError, requests.RequestException) as exc:
-                self._warn_changelog(exc)
+                self.warn_changelog(exc, "deletions are confirmed only by deleted webhooks")
                 return found
             # Trust only records that say what was asked: this type, these ids, deleted.
             found |= {
@@ -290,10 +296,8 @@ class NetBoxGateway:
     def interface_owners(self, kind: str, ids: Iterable[int]) -> dict[int, int]:
         """interface id -> its device's (or VM's) id, for ``kind`` ``dcim.interface`` or
         ``virtualization.vminterface`` (one request per :data:`IDS_PER_REQUEST` ids)."""
-        app, name, owner = {
-            "dcim.interface": ("dcim", "interfaces", "device"),
-            "virtualization.vminterface": ("virtualization", "interfaces", "virtual_machine"),
-        }[kind]
+        app, name = INTERFACE_ENDPOINTS[kind]
+        owner = OWNER_FIELD[kind]
         endpoint = getattr(getattr(self.api, app), name)
         wanted, found = sorted(int(i) for i in ids), {}
         for start in range(0, len(wanted), IDS_PER_REQUEST):
@@ -331,21 +335,25 @@ class NetBoxGateway:
                     raise
         raise AssertionError("unreachable: the extras endpoint answers or raises")
 
-    def _warn_changelog(self, exc: Exception) -> None:
+    def warn_changelog(self, exc: Exception, meanwhile: str) -> None:
+        """Warn that the change log cannot be read, naming the problem, what the service
+        does ``meanwhile`` and what to do: once per kind of problem and use, per process
+        (a token without the permission would otherwise warn at every read)."""
         status = getattr(getattr(exc, "req", None), "status_code", None)
         problem = "forbidden" if status == 403 else type(exc).__name__
-        if problem in self._changelog_problems:
-            return
-        self._changelog_problems.add(problem)
+        with self._lock:
+            if (problem, meanwhile) in self._changelog_problems:
+                return
+            self._changelog_problems.add((problem, meanwhile))
         hint = (
             "grant the token the permission core.view_objectchange"
             if status == 403
             else "check that NetBox answers"
         )
         log.warning(
-            "cannot read NetBox's change log (%s: %s): deletions are confirmed only by deleted "
-            "webhooks until it can; %s",
+            "cannot read NetBox's change log (%s: %s): %s until it can; %s",
             problem,
             getattr(exc, "error", None) or exc,
+            meanwhile,
             hint,
         )

@@ -10,7 +10,6 @@ read NetBox afresh whatever marked them.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -28,9 +27,6 @@ log = logging.getLogger(__name__)
 
 #: Outcomes of one read (the ``outcome`` label of nzc_changelog_reads).
 READ, FORBIDDEN, FAILED = "read", "forbidden", "failed"
-
-_warned: set[str] = set()
-_warned_lock = threading.Lock()
 
 
 def read_request(
@@ -63,7 +59,7 @@ def read_request(
         status = getattr(getattr(exc, "req", None), "status_code", None)
         outcome = FORBIDDEN if status == 403 else FAILED
         error = f"{type(exc).__name__}: {getattr(exc, 'error', None) or exc}"[:500]
-        _warn_once(outcome, error)
+        netbox.warn_changelog(exc, "a bulk edit's hosts follow its webhooks one at a time")
     CHANGELOG_READS.labels(outcome).inc()
     netbox_requests.record_read(
         job.conn, request_id, outcome=outcome, changes=changes, targets=marked, error=error
@@ -79,23 +75,3 @@ def read_request(
         data={"request_id": request_id, "outcome": outcome, "changes": changes, "marked": marked},
     )
     return {"request_id": request_id, "outcome": outcome, "changes": changes, "marked": marked}
-
-
-def _warn_once(outcome: str, error: str) -> None:
-    """One warning per kind of problem and process: a token without the permission would
-    otherwise warn for every bulk edit."""
-    with _warned_lock:
-        if outcome in _warned:
-            return
-        _warned.add(outcome)
-    hint = (
-        "grant the token the permission core.view_objectchange"
-        if outcome == FORBIDDEN
-        else "check that NetBox answers"
-    )
-    log.warning(
-        "cannot read NetBox's change log (%s): a bulk edit's hosts follow its webhooks one at "
-        "a time until it can; %s",
-        error,
-        hint,
-    )
