@@ -46,6 +46,9 @@ def bench_env(database_url: str, secret: str, **extra: str) -> dict[str, str]:
         **extra,
     )
     env.pop("NZC_WEBHOOK_INSECURE", None)
+    # The benches push as many webhooks at once as gunicorn has threads (WEB_ARGS): they
+    # measure the path, not the limit that keeps a thread free (NZC_WEB_MAX_CONCURRENT).
+    env.setdefault("NZC_WEB_MAX_CONCURRENT", "8")
     return env
 
 
@@ -163,17 +166,23 @@ def percentile(sorted_values: list[float], pct: float) -> float:
 def job_process(worker: subprocess.Popen) -> int:
     """The pid of the process that runs the jobs: dramatiq's parent only supervises its
     worker children (forked, so found by parent pid); the one with the most threads."""
-    children = []
+    children = child_pids(worker.pid)
+    if not children:
+        sys.exit(f"dramatiq (pid {worker.pid}) has no worker process")
+    return max(children, key=lambda pid: proc_status(pid, "Threads"))
+
+
+def child_pids(pid: int) -> list[int]:
+    """The pids of ``pid``'s children (found by parent pid in /proc), in pid order."""
+    found = []
     for entry in Path("/proc").iterdir():
         try:
             stat = (entry / "stat").read_text() if entry.name.isdigit() else ""
         except OSError:
             continue
-        if stat and int(stat.rsplit(")", 1)[1].split()[1]) == worker.pid:
-            children.append(int(entry.name))
-    if not children:
-        sys.exit(f"dramatiq (pid {worker.pid}) has no worker process")
-    return max(children, key=lambda pid: proc_status(pid, "Threads"))
+        if stat and int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            found.append(int(entry.name))
+    return sorted(found)
 
 
 def proc_status(pid: int, field: str) -> int:
@@ -186,15 +195,7 @@ def proc_status(pid: int, field: str) -> int:
 
 def web_peak_mib(web: subprocess.Popen) -> float:
     """The largest peak RSS among gunicorn's processes."""
-    pids = [web.pid]
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == web.pid:
-                pids.append(int(entry.name))
+    pids = [web.pid, *child_pids(web.pid)]
     return max(proc_status(p, "VmHWM") for p in pids) / 1024
 
 

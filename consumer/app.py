@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 
 from flask import Flask
 
@@ -59,6 +60,7 @@ def create_app(
         ingest_db=ingest_db,
         relay=relay,
         intake=Intake(runtime.store, ingest_db, runtime.broker, relay, WEBHOOK_BATCH.observe),
+        webhook_slots=threading.BoundedSemaphore(config.web_max_concurrent),
         owns_runtime=owns_runtime,
     )
     app.extensions[EXTENSION] = state

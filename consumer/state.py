@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 from flask import Flask, current_app
@@ -25,12 +26,14 @@ class AppState:
       relay: the spool relay (its thread runs only in a real web process).
       intake: the group commit of accepted webhooks.
       owns_runtime: whether the app wired the runtime itself (and closes it with the app).
+      webhook_slots: one per webhook this process handles at once (NZC_WEB_MAX_CONCURRENT).
     """
 
     runtime: Runtime
     ingest_db: IngestConnection
     relay: SpoolRelay
     intake: Intake
+    webhook_slots: threading.BoundedSemaphore
     owns_runtime: bool = False
 
     def close(self) -> None:

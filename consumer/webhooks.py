@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import json
 import logging
+import math
 import time
 from typing import Any
 
@@ -31,6 +32,9 @@ log = logging.getLogger(__name__)
 bp = Blueprint("webhooks", __name__)
 
 SIGNATURE_HEADER = "X-Hook-Signature"
+
+#: Seconds a webhook refused for want of a slot is asked to wait (``Retry-After``).
+BUSY_RETRY_AFTER_S = 1
 
 #: Stateless, so one instance of each serves every request; the second for the bodies
 #: whose bytes show no string PostgreSQL could refuse (almost all).
@@ -59,6 +63,24 @@ def _start_clock() -> None:
     g.webhook_started = time.perf_counter()
 
 
+@bp.before_request
+def _take_slot() -> None:
+    """At most NZC_WEB_MAX_CONCURRENT webhooks at once in this process: a flood (or a slow
+    Postgres holding every request) is answered 503 at once, without reading the body,
+    rather than queued in the process until NetBox's own timeout."""
+    state = app_state()
+    if not state.webhook_slots.acquire(blocking=False):
+        limit = state.runtime.config.web_max_concurrent
+        raise ApiError(
+            503,
+            "busy",
+            f"this web process is handling {limit} webhooks already (NZC_WEB_MAX_CONCURRENT);"
+            f" send it again after {BUSY_RETRY_AFTER_S} s",
+            headers={"Retry-After": str(BUSY_RETRY_AFTER_S)},
+        )
+    g.webhook_slot = state.webhook_slots
+
+
 @bp.after_request
 def _count(response: Response) -> Response:
     """Every answer passes here, refusals included (Flask runs it after the JSON error
@@ -66,6 +88,13 @@ def _count(response: Response) -> Response:
     started = g.pop("webhook_started", None)
     observe_webhook(response, time.perf_counter() - started if started is not None else 0.0)
     return response
+
+
+@bp.teardown_request
+def _give_slot(_exc: BaseException | None) -> None:
+    slots = g.pop("webhook_slot", None)
+    if slots is not None:
+        slots.release()
 
 
 @bp.teardown_request
@@ -96,8 +125,21 @@ def netbox_webhook() -> Any:
             f"expected application/json, got {request.mimetype or 'none'}; "
             "set the webhook's HTTP content type in NetBox to application/json",
         )
+    event = load_webhook(body)
+    logs.bind(request_id=event["request_id"])
+
+    reason = ignore_reason(event)
+    if reason:
+        _count_ignored(runtime.store, reason)
+        return jsonify(ignored=reason), 202
+    return _queue(state, event, hashlib.sha256(body).digest())
+
+
+def load_webhook(body: bytes) -> dict[str, Any]:
+    """The event a webhook's ``body`` holds, checked as the job row and the worker need it;
+    :class:`ApiError` (a 400 naming the problem) when it is not one."""
     try:
-        payload = json.loads(body, parse_constant=_not_json)
+        payload = json.loads(body, parse_constant=_not_json, parse_float=_finite)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiError(400, "invalid JSON", f"the body is not JSON: {exc}") from None
     except RecursionError:
@@ -108,21 +150,22 @@ def netbox_webhook() -> Any:
         raise ApiError(400, "invalid body", {"_schema": ["the body must be a JSON object"]})
     schema = _schema if may_hold_unstorable(body) else _schema_of_plain_text
     try:
-        event = schema.load(payload)
+        return schema.load(payload)
     except ValidationError as exc:
         raise ApiError(400, "invalid body", exc.messages) from None
-    logs.bind(request_id=event["request_id"])
-
-    reason = ignore_reason(event)
-    if reason:
-        _count_ignored(runtime.store, reason)
-        return jsonify(ignored=reason), 202
-    return _queue(state, event, hashlib.sha256(body).digest())
 
 
 def _not_json(name: str) -> Any:
     """Python reads NaN and Infinity, which JSON (and PostgreSQL's jsonb) has not."""
     raise ValueError(f"{name} is not a JSON value")
+
+
+def _finite(text: str) -> float:
+    """A JSON number Python reads as infinity (``1e999``): jsonb refuses it too."""
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"the number {text[:40]} is beyond a double's range")
+    return value
 
 
 def _count_ignored(store: Any, reason: str) -> None:

@@ -51,7 +51,7 @@ def setup(config: Config, *, stub: bool = False) -> Runtime:
 
     No connection is opened here; the pool and the broker connect on first use.
     """
-    store = Store(config.database_url)
+    store = Store(config.database_url, idle_timeout_s=config.database_idle_timeout_s)
     broker = build_broker(
         config.broker_url,
         middleware=build_middleware(

@@ -42,6 +42,15 @@ def each_target(targets: list[str]) -> list[str]:
     return list(targets)
 
 
+def nudge_if_dirty() -> None:
+    """Send a reconcile run when unclaimed dirty targets wait (and none is pending): the
+    follow-up of every job that marks targets, also redone when its message comes again
+    after the job ended (its worker may have died before sending it)."""
+    with get_runtime().store.connection() as conn:
+        if coalescing.run_wanted_after_run(conn):
+            reconcile.send()
+
+
 #: How host jobs run by hand are declared.
 HOST_JOB = {"queue": QUEUE_HOSTS, "targets": one_target, "refuses": (Refused,)}
 
@@ -77,7 +86,7 @@ SYNC_PARALLEL_RUNS = 8
 
 
 # No targets to lock: the job only marks targets dirty, and reconcile runs lock them.
-@job_actor(queue=QUEUE_SYSTEM)
+@job_actor(queue=QUEUE_SYSTEM, resume=nudge_if_dirty)
 def sync_hosts(job: Job, allow_deletions: int | None = None) -> dict:
     """SyncHostsNow: compare every NetBox device and VM with every Zabbix host of ours and
     mark what differs for the reconcile runs; deletions past the limit are held back."""
@@ -100,7 +109,7 @@ def host_config_sync_refresh(job: Job) -> dict:
 # No host lock: the job only marks its targets dirty (rows a reconcile run claims with a
 # committed lease), so it must never wait for a run that holds a target's lock. The
 # targets are still recorded on the job row.
-@job_actor(queue=QUEUE_EVENTS, targets=handle_events_targets, locks=False)
+@job_actor(queue=QUEUE_EVENTS, targets=handle_events_targets, locks=False, resume=nudge_if_dirty)
 def handle_events(job: Job, events: list) -> dict:
     """Translate the NetBox events of a batch (webhooks the web edge committed together);
     mark their hosts dirty for the next reconcile run."""
@@ -111,7 +120,7 @@ def handle_events(job: Job, events: list) -> dict:
 
 # Messages of one event each, queued (or spooled, or dead-lettered) by versions before the
 # batches: still run, and replayable.
-@job_actor(queue=QUEUE_EVENTS, targets=handle_event_targets, locks=False)
+@job_actor(queue=QUEUE_EVENTS, targets=handle_event_targets, locks=False, resume=nudge_if_dirty)
 def handle_event(job: Job, event: dict) -> dict:
     """Translate one NetBox event; mark its host dirty for the next reconcile run."""
     decisions, run_wanted, reads = events_job.handle_events(job, [event])
@@ -132,7 +141,7 @@ def _after_events(job: Job, run_wanted: bool, reads: list[str]) -> None:
 
 
 # Not retried: an accelerator. Whatever it could not read, the request's webhooks bring.
-@job_actor(queue=QUEUE_EVENTS, locks=False, max_retries=0)
+@job_actor(queue=QUEUE_EVENTS, locks=False, max_retries=0, resume=nudge_if_dirty)
 def read_netbox_request(job: Job, request_id: str) -> dict:
     """Read a NetBox request's change log and mark every host it changed dirty at once (a
     bulk edit), ahead of its webhooks."""
@@ -142,7 +151,7 @@ def read_netbox_request(job: Job, request_id: str) -> dict:
     )
 
 
-@job_actor(queue=QUEUE_HOSTS, periodic=cron("* * * * *"))
+@job_actor(queue=QUEUE_HOSTS, periodic=cron("* * * * *"), resume=nudge_if_dirty)
 def reconcile(job: Job, batch: int = DEFAULT_BATCH, gather: bool = True) -> dict:
     """Bring up to ``batch`` dirty targets in line with NetBox; every minute as well, so
     nothing marked is left behind. With ``gather``, a run due while another is in progress
@@ -157,14 +166,8 @@ def reconcile(job: Job, batch: int = DEFAULT_BATCH, gather: bool = True) -> dict
     if result["claimed"] >= batch:  # more wait: the next batch now, beside the others
         job.after_commit(lambda: reconcile.send(gather=False))
     else:
-        job.after_commit(_nudge_if_dirty)
+        job.after_commit(nudge_if_dirty)
     return result
-
-
-def _nudge_if_dirty() -> None:
-    with get_runtime().store.connection() as conn:
-        if coalescing.run_wanted_after_run(conn):
-            reconcile.send()
 
 
 @job_actor(**HOST_JOB)
@@ -240,7 +243,7 @@ def maintenance_window(job: Job, window_id: int, action: str = "apply") -> dict:
     now (``end``), or delete it from Zabbix and Postgres (``delete``)."""
     rt = get_runtime()
     result = maintenance.window_job(job, rt.zabbix, rt.netbox, window_id, action)
-    job.after_commit(_nudge_if_dirty)
+    job.after_commit(nudge_if_dirty)
     return result
 
 
@@ -255,7 +258,7 @@ def maintenance_cleanup(job: Job) -> dict:
     except ZabbixUnavailable as exc:
         zbx, unreachable = None, exc
     result = maintenance.cleanup(job, zbx, rt.netbox, unreachable)
-    job.after_commit(_nudge_if_dirty)
+    job.after_commit(nudge_if_dirty)
     return result
 
 

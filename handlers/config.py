@@ -30,6 +30,8 @@ DEFAULTS = {
     "NZC_WEBHOOK_MAX_BYTES": str(1024 * 1024),
     "NZC_JOB_MAX_RETRIES": "8",
     "NZC_JOB_MIN_BACKOFF_MS": "5000",
+    "NZC_DATABASE_IDLE_TIMEOUT_S": "180",
+    "NZC_WEB_MAX_CONCURRENT": "7",
 }
 
 EXAMPLES = {
@@ -44,6 +46,8 @@ EXAMPLES = {
     "NZC_WEBHOOK_MAX_BYTES": "1048576",
     "NZC_JOB_MAX_RETRIES": "8",
     "NZC_JOB_MIN_BACKOFF_MS": "5000",
+    "NZC_DATABASE_IDLE_TIMEOUT_S": "180",
+    "NZC_WEB_MAX_CONCURRENT": "7",
     "NZC_METRICS": "0",
     "NZC_METRICS_DIR": "/run/nzc/metrics",
     "NZC_CA_BUNDLE": "/etc/ssl/certs/acme-ca.pem",
@@ -116,9 +120,16 @@ class Config:
       log_level: one of :data:`LOG_LEVELS`.
       log_format: ``text`` or ``json`` lines (see :func:`default_log_format`).
       webhook_max_bytes: the largest webhook body accepted.
+      web_max_concurrent: webhooks one web process handles at once; more are answered 503
+        with ``Retry-After`` at once. Below gunicorn's threads (8 in the Procfile), so a
+        thread stays free for the refusals, /healthz and /metrics when Postgres is slow.
       webhook_insecure: accept unsigned webhooks (``NZC_WEBHOOK_INSECURE=1``), for demos only.
       job_max_retries: retries of a failing job before it is dead-lettered.
       job_min_backoff_ms: the first retry's delay, milliseconds; it doubles each attempt.
+      database_idle_timeout_s: seconds a session of the service may sit idle inside a
+        transaction before Postgres ends it, so the locks of a process that vanished without
+        closing its connection (its machine lost, or the process killed) are not held until
+        TCP notices, hours later. Longer than a Zabbix call may take (60 s).
       metrics: serve ``/metrics`` on the web port (``NZC_METRICS=0`` turns it off).
       metrics_dir: the directory holding one metrics directory per process kind on this
         machine (``<dir>/web``, ``<dir>/worker``, ...), added up by ``/metrics``.
@@ -141,7 +152,9 @@ class Config:
     webhook_max_bytes: int
     webhook_insecure: bool
     job_max_retries: int = 8
+    web_max_concurrent: int = 7
     job_min_backoff_ms: int = 5000
+    database_idle_timeout_s: int = 180
     metrics: bool = True
     metrics_dir: str | None = None
     tls_verify: bool | str = True
@@ -340,6 +353,9 @@ def load_config(
         max_retries = int(DEFAULTS["NZC_JOB_MAX_RETRIES"])
         min_backoff_ms = int(DEFAULTS["NZC_JOB_MIN_BACKOFF_MS"])
 
+    idle_timeout_s = _whole(env, "NZC_DATABASE_IDLE_TIMEOUT_S", 5, 86_400)
+    max_concurrent = _whole(env, "NZC_WEB_MAX_CONCURRENT", 1, 10_000)
+
     metrics_dir = _optional(env, "NZC_METRICS_DIR")
     if metrics_dir and not os.path.isabs(metrics_dir):
         raise _fail("NZC_METRICS_DIR", f"must be an absolute path (got {metrics_dir!r})")
@@ -373,6 +389,8 @@ def load_config(
         webhook_insecure=_flag(env, "NZC_WEBHOOK_INSECURE", False),
         job_max_retries=max_retries,
         job_min_backoff_ms=min_backoff_ms,
+        database_idle_timeout_s=idle_timeout_s,
+        web_max_concurrent=max_concurrent,
         metrics=_flag(env, "NZC_METRICS", True),
         metrics_dir=metrics_dir,
         tls_verify=tls_verify,

@@ -123,7 +123,15 @@ def atomic_job(fn: Callable[..., Any]) -> Callable[..., None]:
             raise RuntimeError(f"{fn.__name__} must run as a Dramatiq actor")
         actor = get_runtime().broker.get_actor(message.actor_name)
         targets = actor.options.get("job_targets", no_targets)(*args, **kwargs)
-        _run(fn, message, targets, args, kwargs, lock=actor.options.get("job_locks", True))
+        _run(
+            fn,
+            message,
+            targets,
+            args,
+            kwargs,
+            lock=actor.options.get("job_locks", True),
+            resume=actor.options.get("job_resume"),
+        )
 
     return run
 
@@ -134,13 +142,16 @@ def job_actor(
     targets: TargetsFn = no_targets,
     refuses: tuple[type[Exception], ...] = (),
     locks: bool = True,
+    resume: Callable[[], Any] | None = None,
     **options: Any,
 ) -> Callable[[Callable[..., Any]], dramatiq.Actor]:
     """Declare a job of the catalogue: a Dramatiq actor on ``queue`` whose function runs
     through the runner, locking ``targets(*args, **kwargs)`` (only recording them on the job
     row when ``locks`` is false); the exceptions in ``refuses`` are not retried (the message
-    goes to the dead-letter queue at once). Other ``options`` go to Dramatiq (``periodic``,
-    ``max_retries``, ...)::
+    goes to the dead-letter queue at once). ``resume`` runs when a message comes again after
+    its job ended: the worker may have died between the job's commit and the follow-ups it
+    sends after it, so an actor with follow-ups redoes them (idempotently). Other
+    ``options`` go to Dramatiq (``periodic``, ``max_retries``, ...)::
 
         @job_actor(queue=QUEUE_HOSTS, targets=lambda target: [target], refuses=(Refused,))
         def update_host(job, target): ...
@@ -153,6 +164,7 @@ def job_actor(
             queue_name=queue,
             job_targets=targets,
             job_locks=locks,
+            job_resume=resume,
             throws=refuses,
             **options,
         )
@@ -168,6 +180,7 @@ def _run(
     kwargs: dict,
     *,
     lock: bool = True,
+    resume: Callable[[], Any] | None = None,
 ) -> Any:
     store = get_runtime().store
     job_id = message.message_id
@@ -200,6 +213,8 @@ def _run(
                         data={"attempt": attempt},
                     )
                     message.options[OUTCOME] = "skipped"
+                    if resume is not None:
+                        resume()
                     return None
             started = time.monotonic()
             job = Job(conn, job_id, targets, attempt)

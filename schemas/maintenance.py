@@ -22,6 +22,7 @@ from marshmallow import (
     validates_schema,
 )
 
+from schemas import Whole
 from schemas.admin import Target, _no_nul
 from schemas.durations import parse_duration
 
@@ -111,7 +112,7 @@ class PeriodSchema(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(PERIOD_KINDS[1:]))
     start_time = fields.String(
         load_default="00:00",
-        validate=validate.Regexp(
+        validate=Whole(
             r"^([01]?\d|2[0-3]):[0-5]\d$", error="must be a time of day, HH:MM (00:00 to 23:59)"
         ),
     )

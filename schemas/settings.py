@@ -10,6 +10,8 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from schemas import Whole
+
 #: NetBox statuses of devices and virtual machines (VMs use a subset).
 NETBOX_STATUSES = (
     "offline",
@@ -66,7 +68,7 @@ def _statuses() -> fields.List:
     # status_warnings() names the ones that are not built in.
     return fields.List(
         fields.String(
-            validate=validate.Regexp(
+            validate=Whole(
                 r"^[-a-zA-Z0-9_]+$", error="must be a NetBox status slug (letters, digits, - or _)"
             )
         )
@@ -127,7 +129,7 @@ class SettingsSchema(Schema):
     )
     tls_psk_identity = fields.String()
     tls_psk = fields.String(
-        validate=validate.Regexp(r"^([0-9a-fA-F]{32,512})?$", error="must be 32 to 512 hex digits")
+        validate=Whole(r"^([0-9a-fA-F]{32,512})?$", error="must be 32 to 512 hex digits")
     )
     inventory_mode = fields.String(validate=validate.OneOf(("disabled", "manual", "automatic")))
     tag_prefix = fields.String(validate=validate.Length(max=64))
@@ -143,7 +145,7 @@ class SettingsSchema(Schema):
     event_log_retention_days = _positive("days")
     maintenance_tags = fields.List(
         fields.String(
-            validate=validate.Regexp(
+            validate=Whole(
                 r"^[-a-zA-Z0-9_]+$", error="must be a NetBox tag slug (letters, digits, - or _)"
             )
         )

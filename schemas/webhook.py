@@ -21,6 +21,7 @@ from marshmallow import (
     validates_schema,
 )
 
+from schemas import Whole
 from schemas.netbox import OBJECT_TYPE_OF_MODEL
 
 #: Object events; anything starting with ``job_`` is a job event.
@@ -47,14 +48,14 @@ class WebhookSchema(Schema):
 
     event = fields.String(
         required=True,
-        validate=validate.Regexp(
+        validate=Whole(
             r"^(created|updated|deleted|job_[a-z_]+)$",
             error="must be created, updated, deleted or a job_* event",
         ),
     )
     timestamp = fields.AwareDateTime(required=True, format="iso", default_timezone=None)
     object_type = fields.String(
-        validate=validate.Regexp(r"^[a-z_]+\.[a-z_]+$", error="must look like dcim.device")
+        validate=Whole(r"^[a-z_]+\.[a-z_]+$", error="must look like dcim.device")
     )
     model = fields.String(validate=validate.Length(min=1, max=100))
     username = fields.String(allow_none=True)

@@ -19,6 +19,7 @@ class CuttableProxy:
         url = f"http://127.0.0.1:{proxy.port}/api_jsonrpc.php"
         proxy.cut()      # connections reset, new ones refused
         proxy.slow(2.0)  # each request held 2 s
+        proxy.fail(500)  # each HTTP request answered 500 by the proxy
         proxy.restore()
 
     With ``tls`` (a server-side SSL context), clients speak HTTPS to it.
@@ -38,6 +39,10 @@ class CuttableProxy:
         self.latency = 0.0
         #: Connections accepted so far.
         self.accepted = 0
+        #: While set (:meth:`fail`), each HTTP request is answered with this status here.
+        self.failing: int | None = None
+        #: Requests answered by :meth:`fail`'s status so far.
+        self.failed = 0
 
     def start(self) -> "CuttableProxy":
         threading.Thread(target=self._accept, daemon=True).start()
@@ -52,10 +57,21 @@ class CuttableProxy:
             self._open.clear()
 
     def restore(self) -> None:
-        """Undo :meth:`cut` and :meth:`slow`."""
+        """Undo :meth:`cut`, :meth:`slow` and :meth:`fail`."""
         with self._lock:
             self._cut = False
             self.latency = 0.0
+            self.failing = None
+
+    def fail(self, status: int = 500) -> None:
+        """For an HTTP upstream: answer every request with ``status`` (the upstream failing,
+        as a web server answers when its application is down), from now on. Open
+        connections are reset, so none goes on reaching the upstream."""
+        with self._lock:
+            self.failing = status
+            for sock in list(self._open):
+                _reset(sock)
+            self._open.clear()
 
     def slow(self, seconds: float) -> None:
         """Hold each chunk a client sends for ``seconds`` before passing it on (a request
@@ -78,6 +94,10 @@ class CuttableProxy:
                 if self._cut:
                     _reset(client)
                     continue
+                failing = self.failing
+            if failing is not None:
+                threading.Thread(target=self._answer, args=(client, failing), daemon=True).start()
+                continue
             if self.tls is not None:
                 try:
                     client.settimeout(5)
@@ -98,6 +118,26 @@ class CuttableProxy:
             done = threading.Barrier(2, action=lambda c=client, s=server: _close(c, s))
             for a, b, slowed in ((client, server, True), (server, client, False)):
                 threading.Thread(target=self._pipe, args=(a, b, done, slowed), daemon=True).start()
+
+    def _answer(self, client: socket.socket, status: int) -> None:
+        """Read one request's head and answer it with ``status``, closing the connection."""
+        try:
+            client.settimeout(5)
+            head = b""
+            while b"\r\n\r\n" not in head and (chunk := client.recv(65536)):
+                head += chunk
+            body = b'{"detail": "failing on purpose (tests.faults)"}'
+            client.sendall(
+                f"HTTP/1.1 {status} Failing\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
+                + body
+            )
+            with self._lock:
+                self.failed += 1
+        except OSError:
+            pass
+        finally:
+            _close(client)
 
     def _pipe(
         self,

@@ -40,9 +40,11 @@ class Decision:
 
 
 def _ref_id(value: Any) -> int | None:
-    if isinstance(value, dict) and isinstance(value.get("id"), int):
-        return value["id"]
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    """The id of a reference (``{"id": 7, ...}`` or ``7``): a NetBox id is a positive
+    integer, and anything else names no object (bool is an int to Python, not to JSON)."""
+    if isinstance(value, dict):
+        value = value.get("id")
+    return value if type(value) is int and value > 0 else None
 
 
 def ignore_reason(event: dict[str, Any]) -> str | None:
@@ -68,7 +70,8 @@ def event_target(event: dict[str, Any]) -> str | None:
     if kind == VM_INTERFACE and (owner := _ref_id(data.get("virtual_machine"))):
         return target_of(VM, owner)
     if kind == IP_ADDRESS:
-        assigned = data.get("assigned_object") or {}
+        assigned = data.get("assigned_object")
+        assigned = assigned if isinstance(assigned, dict) else {}
         if data.get("assigned_object_type") == INTERFACE and (
             owner := _ref_id(assigned.get("device"))
         ):

@@ -60,8 +60,11 @@ def claim_dirty(conn: psycopg.Connection, limit: int, job_id: str) -> dict[str, 
 
 def clear_dirty(conn: psycopg.Connection, claimed: dict[str, int], job_id: str) -> None:
     """Un-mark the claimed targets that were not marked again meanwhile; hand the others
-    back for the next run."""
+    back for the next run. Their rows are locked first, in target order, as events mark
+    them (:func:`mark_each`): the delete and the update would lock them in two scan orders,
+    and a concurrent event deadlock with them."""
     targets = list(claimed)
+    _lock_claims(conn, job_id)
     conn.execute(
         "DELETE FROM dirty_targets d USING unnest(%s::text[], %s::bigint[]) AS c(target, gen)"
         " WHERE d.target = c.target AND d.generation = c.gen AND d.claimed_by = %s",
@@ -71,9 +74,19 @@ def clear_dirty(conn: psycopg.Connection, claimed: dict[str, int], job_id: str) 
 
 
 def release_claims(conn: psycopg.Connection, job_id: str) -> None:
-    """Give back what run ``job_id`` still holds (it finished, or failed)."""
+    """Give back what run ``job_id`` still holds (it finished, or failed); in target order,
+    as every statement that writes these rows takes its locks."""
     conn.execute(
-        "UPDATE dirty_targets SET claimed_by = NULL, claimed_at = NULL WHERE claimed_by = %s",
+        "UPDATE dirty_targets d SET claimed_by = NULL, claimed_at = NULL"
+        " FROM (SELECT target FROM dirty_targets WHERE claimed_by = %s"
+        "       ORDER BY target FOR UPDATE) c WHERE d.target = c.target",
+        [job_id],
+    )
+
+
+def _lock_claims(conn: psycopg.Connection, job_id: str) -> None:
+    conn.execute(
+        "SELECT target FROM dirty_targets WHERE claimed_by = %s ORDER BY target FOR UPDATE",
         [job_id],
     )
 

@@ -34,6 +34,9 @@ class Store:
 
     Parameters:
       conninfo: a PostgreSQL URL (``NZC_DATABASE_URL``).
+      idle_timeout_s: Postgres ends a session of this pool that sits idle inside a
+        transaction this long (``NZC_DATABASE_IDLE_TIMEOUT_S``); None leaves the server's
+        setting.
       max_size: the most connections this process opens.
 
     The pool opens on first use, so building a ``Store`` does no I/O::
@@ -43,17 +46,36 @@ class Store:
             conn.execute("SELECT 1")
     """
 
-    def __init__(self, conninfo: str, *, max_size: int = DEFAULT_POOL_SIZE) -> None:
+    def __init__(
+        self,
+        conninfo: str,
+        *,
+        max_size: int = DEFAULT_POOL_SIZE,
+        idle_timeout_s: int | None = None,
+    ) -> None:
         self.conninfo = conninfo
+        self.idle_timeout_s = idle_timeout_s
         self._pool = ConnectionPool(
             conninfo,
             min_size=1,
             max_size=max_size,
             kwargs={"row_factory": dict_row, "connect_timeout": 5},
+            configure=self._configure if idle_timeout_s else None,
             timeout=POOL_TIMEOUT_S,
             open=False,
         )
         self._opened = False
+
+    def _configure(self, conn: psycopg.Connection) -> None:
+        # A process that vanished without closing its connection (its machine lost; also
+        # seen on a SIGKILLed worker here) leaves its session idle in a transaction,
+        # holding the job's locks until TCP gives up, hours later. A statement, not a
+        # startup option, so a pooler in front of Postgres passes it through.
+        conn.execute(
+            "SELECT set_config('idle_in_transaction_session_timeout', %s, false)",
+            [f"{self.idle_timeout_s}s"],
+        )
+        conn.commit()
 
     @contextmanager
     def connection(self, timeout: float | None = None) -> Iterator[psycopg.Connection]:

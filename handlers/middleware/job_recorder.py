@@ -30,7 +30,7 @@ class JobRecorder(Middleware):
     arguments); a message may carry ``request_id`` and ``replay_of`` options.
     """
 
-    actor_options = {"job_targets", "job_locks"}
+    actor_options = {"job_targets", "job_locks", "job_resume"}
     # Message options read here: request_id, replay_of, RECORDED.
 
     def __init__(self, store: Store) -> None:

@@ -78,7 +78,27 @@ def error_shape(ctx, response, case):
         assert isinstance(body["error"], str) and body["error"], body
 
 
+#: Requests tried by this module and server errors among them, printed at its end (the
+#: figure of R5 in the README).
+TRIED = {"requests": 0, "server errors": 0}
+
+
+def tally(ctx, response, case):
+    TRIED["requests"] += 1
+    TRIED["server errors"] += response.status_code >= 500
+
+
+@pytest.fixture(scope="module", autouse=True)
+def report_tally():
+    yield
+    print(
+        f"schemathesis on the admin API: {TRIED['requests']} requests tried, "
+        f"{TRIED['server errors']} server errors"
+    )
+
+
 CHECKS = [
+    tally,
     not_a_server_error,
     status_code_conformance,
     content_type_conformance,

@@ -6,6 +6,11 @@ The machine's own services are never stopped: the service under test reaches Pos
 through a proxy the test cuts.
 """
 
+import contextlib
+import os
+import signal
+import subprocess
+import sys
 import time
 
 import pytest
@@ -85,6 +90,25 @@ def hosts_named(zabbix, prefix):
     return [h["host"] for h in hosts]
 
 
+def converged(stack, prefix, names, timeout=240):
+    """Once every name of ``names`` is a host in Zabbix and the service settled (every job
+    final, nothing dirty): the hosts named ``prefix...``."""
+    zabbix = stack.zabbix
+    wait_for(
+        lambda: set(names) <= set(hosts_named(zabbix, prefix)), "every host in Zabbix", timeout
+    )
+    stack.settle(timeout=timeout)
+    return hosts_named(zabbix, prefix)
+
+
+def dead_lettered(stack):
+    """Jobs dead-lettered since the stack started."""
+    return stack.db.execute(
+        "SELECT count(*) AS n FROM jobs WHERE status = 'dead' AND enqueued_at >= %s",
+        [stack.since],
+    ).fetchone()["n"]
+
+
 @ON_70
 def test_r6_postgres_cut_loses_nothing(stack, pg_proxy, db):
     """Postgres unreachable for the service for 10 s while devices are created: every
@@ -99,9 +123,7 @@ def test_r6_postgres_cut_loses_nothing(stack, pg_proxy, db):
     time.sleep(max(0.0, PG_CUT_S - (time.monotonic() - cut_at)))
     pg_proxy.restore()
     names = [f"r6-{n:02d}" for n in range(sent)]
-    wait_for(lambda: set(names) <= set(hosts_named(zabbix, "r6-")), "every host in Zabbix", 180)
-    stack.settle(timeout=180)
-    found = hosts_named(zabbix, "r6-")
+    found = converged(stack, "r6-", names, 180)
     duplicates = len(found) - len(set(found))
     lost = len(set(names) - set(found))
     print(
@@ -153,13 +175,8 @@ def test_r3_zabbix_cut_for_a_minute_converges_after(stack, zabbix_proxy, db):
     time.sleep(max(0.0, ZABBIX_CUT_S - (time.monotonic() - cut_at)))  # the fault's length
     zabbix_proxy.restore()
     want = {f"r3-{n:02d}" for n in range(3, 8)} | {f"r3-renamed-{n}" for n in range(3)}
-    wait_for(lambda: want <= set(hosts_named(zabbix, "r3-")), "every change in Zabbix", 240)
-    stack.settle(timeout=240)
-    found = hosts_named(zabbix, "r3-")
-    dead = db.execute(
-        "SELECT count(*) AS n FROM jobs WHERE status = 'dead' AND enqueued_at >= %s",
-        [stack.since],
-    ).fetchone()["n"]
+    found = converged(stack, "r3-", want, 240)
+    dead = dead_lettered(stack)
     duplicates, lost = len(found) - len(set(found)), len(want - set(found))
     print(
         f"R3 Zabbix cut {ZABBIX_CUT_S} s: sent {len(want)} changes, in Zabbix "
@@ -287,9 +304,7 @@ def test_r7_a_slow_netbox_slows_the_jobs_only(stack, netbox_proxy, db):
     time.sleep(max(0.0, NETBOX_SLOW_S - (time.monotonic() - slow_at)))  # the fault's length
     netbox_proxy.restore()
     names = {f"r7-{n:02d}" for n in range(sent)}
-    wait_for(lambda: names <= set(hosts_named(zabbix, "r7-")), "every host in Zabbix", 240)
-    stack.settle(timeout=240)
-    found = hosts_named(zabbix, "r7-")
+    found = converged(stack, "r7-", names, 240)
     duplicates, lost = len(found) - len(set(found)), len(names - set(found))
     print(
         f"R7 NetBox {NETBOX_LATENCY_S:g} s late for {NETBOX_SLOW_S} s: sent {sent} devices "
@@ -298,3 +313,141 @@ def test_r7_a_slow_netbox_slows_the_jobs_only(stack, netbox_proxy, db):
     )
     assert answered == sum(sim.sender.statuses.values())
     assert (lost, duplicates) == (0, 0)
+
+
+def worker_process(env: dict[str, str], **extra: str) -> subprocess.Popen:
+    """``dramatiq consumer.worker`` as the Procfile starts it, in a process group of its own
+    (its supervisor and the forked process that runs the jobs)."""
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "dramatiq",
+            "consumer.worker",
+            "--processes",
+            "1",
+            "--threads",
+            "4",
+            "--queues",
+            "nzc-events",
+            "nzc-hosts",
+            "nzc-system",
+        ],
+        env={**os.environ, **env, "NZC_ENV_FILE": "", "NZC_LOG_LEVEL": "WARNING", **extra},
+        start_new_session=True,
+    )
+
+
+def kill_group(proc: subprocess.Popen, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, sig)
+    proc.wait(timeout=60)
+
+
+#: Devices created in R1's burst, and the runs that write hosts before the kill.
+R1_DEVICES, R1_RUNS_BEFORE_KILL = 500, 3
+#: Seconds Postgres keeps the killed worker's sessions that stay open idle in a transaction
+#: (NZC_DATABASE_IDLE_TIMEOUT_S; 180 by default): their locks hold the redelivered jobs.
+R1_IDLE_S = "10"
+
+
+@ON_70
+def test_r1_worker_killed_mid_burst_then_restarted(stack, db):
+    """The worker process killed (SIGKILL, no chance to clean up) while a reconcile run
+    writes hosts during a burst of 500 device creations, then started again: RabbitMQ
+    delivers its unacknowledged messages again, the killed attempts' rows and claims are
+    taken over by those deliveries, and every host exists once; no job row stays running."""
+    sim, _runtime, zabbix = stack
+    stack.hold()  # this scenario's worker is a process of its own, killed for real
+    worker = worker_process(stack.env, NZC_DATABASE_IDLE_TIMEOUT_S=R1_IDLE_S)
+    restarted = None
+    try:
+        for n in range(R1_DEVICES):
+            sim.sim.create_device(f"r1-{n:03d}", ip=f"10.{69 + n // 250}.{n % 250}.1/24")
+        # The kill lands inside a run, after a few runs wrote hosts: a reconcile attempt is
+        # recorded running.
+        wait_for(
+            lambda: db.execute(
+                "SELECT count(*) AS runs FROM jobs"
+                " WHERE actor = 'reconcile' AND enqueued_at >= %s HAVING"
+                " count(*) FILTER (WHERE status = 'succeeded' AND result->>'created' <> '0')"
+                " >= %s AND bool_or(status = 'running')",
+                [stack.since, R1_RUNS_BEFORE_KILL],
+            ).fetchone(),
+            "a reconcile run in progress after the first ones",
+            timeout=120,
+        )
+        kill_group(worker, signal.SIGKILL)
+        at_kill = len(hosts_named(zabbix, "r1-"))
+        running = [
+            r["id"]
+            for r in db.execute(
+                "SELECT id FROM jobs WHERE status = 'running' AND enqueued_at >= %s",
+                [stack.since],
+            )
+        ]
+        restarted = worker_process(stack.env, NZC_DATABASE_IDLE_TIMEOUT_S=R1_IDLE_S)
+        names = {f"r1-{n:03d}" for n in range(R1_DEVICES)}
+        found = converged(stack, "r1-", names, 300)
+        resolved = db.execute(
+            "SELECT status, count(*) AS n FROM jobs WHERE id = ANY(%s) GROUP BY status",
+            [running],
+        ).fetchall()
+    finally:
+        for proc in (worker, restarted):
+            if proc is not None and proc.poll() is None:
+                kill_group(proc, signal.SIGTERM)
+    duplicates, lost = len(found) - len(set(found)), len(names - set(found))
+    print(
+        f"R1 worker SIGKILLed mid-burst: sent {R1_DEVICES} devices "
+        f"({sum(sim.sender.statuses.values())} webhooks), hosts at the kill {at_kill}, "
+        f"jobs running at the kill {len(running)}, after the restart "
+        f"{ {r['status']: r['n'] for r in resolved} }, in Zabbix {len(set(found))}, "
+        f"duplicates {duplicates}, lost {lost}"
+    )
+    assert (lost, duplicates) == (0, 0)
+    assert sum(r["n"] for r in resolved) == len(running)
+    assert not {r["status"] for r in resolved} - {"succeeded", "partial", "replayed"}
+
+
+#: Seconds NetBox answers every request with a 500 during R7's second half.
+NETBOX_FAILING_S = 20
+
+
+@ON_70
+@pytest.mark.parametrize(
+    "stack_env", [pytest.param("netbox", id="via-netbox-proxy")], indirect=True
+)
+def test_r7_a_netbox_answering_500_for_a_while_loses_nothing(stack, netbox_proxy, db):
+    """NetBox answering every request with a 500 for 20 s while devices are created: every
+    webhook is answered (the web edge never calls NetBox), the jobs that read NetBox fail
+    and retry, none is dead-lettered, and every host reaches Zabbix once NetBox is back."""
+    sim, _runtime, zabbix = stack
+    netbox_proxy.upstream = ("127.0.0.1", int(sim.url.rsplit(":", 1)[1]))
+    netbox_proxy.fail(500)
+    failing_at = time.monotonic()
+    sent = 5
+    answered = create_devices(sim, "r7f-", sent, 70)
+    # A job met the failing NetBox and will retry (its row says failed).
+    wait_for(
+        lambda: db.execute(
+            "SELECT count(*) AS n FROM jobs WHERE status = 'failed' AND enqueued_at >= %s",
+            [stack.since],
+        ).fetchone()["n"],
+        "a job failing on NetBox's 500",
+        timeout=NETBOX_FAILING_S * 3,
+    )
+    time.sleep(max(0.0, NETBOX_FAILING_S - (time.monotonic() - failing_at)))  # the fault
+    netbox_proxy.restore()
+    names = {f"r7f-{n:02d}" for n in range(sent)}
+    found = converged(stack, "r7f-", names, 240)
+    dead = dead_lettered(stack)
+    duplicates, lost = len(found) - len(set(found)), len(names - set(found))
+    print(
+        f"R7 NetBox answering 500 for {NETBOX_FAILING_S} s: sent {sent} devices "
+        f"({sum(sim.sender.statuses.values())} webhooks), answered {answered}, NetBox "
+        f"requests answered 500 {netbox_proxy.failed}, in Zabbix {len(set(found))}, "
+        f"dead-lettered {dead}, duplicates {duplicates}, lost {lost}"
+    )
+    assert answered == sum(sim.sender.statuses.values())
+    assert (lost, duplicates, dead) == (0, 0, 0)

@@ -45,6 +45,34 @@ def test_a_failing_migration_leaves_nothing_behind(tmp_path, database_url, monke
     assert recorded == 0
 
 
+def test_a_session_idle_in_a_transaction_is_ended_by_postgres_after_the_timeout(database_url):
+    """The pool's sessions carry NZC_DATABASE_IDLE_TIMEOUT_S: Postgres ends one left idle in a
+    transaction (a process gone without closing it), rolling back and freeing its locks."""
+    from handlers.gateways.postgres import Store
+
+    store = Store(database_url, idle_timeout_s=1)
+    ended = None
+    try:
+        with store.connection() as conn:
+            setting = conn.execute("SHOW idle_in_transaction_session_timeout").fetchone()
+            conn.execute("SELECT pg_advisory_xact_lock(4242)")
+            with psycopg.connect(database_url, autocommit=True) as other:
+                # Granted once Postgres ended the idle session: observed, not timed.
+                other.execute("SELECT pg_advisory_lock(4242)")
+                other.execute("SELECT pg_advisory_unlock(4242)")
+            try:
+                conn.execute("SELECT 1")
+            except psycopg.Error as exc:
+                ended = exc
+                raise
+    except psycopg.Error:
+        pass  # the pool gives the ended session up
+    finally:
+        store.close()
+    assert setting == {"idle_in_transaction_session_timeout": "1s"}
+    assert isinstance(ended, psycopg.errors.IdleInTransactionSessionTimeout), ended
+
+
 def test_healthz_answers_without_touching_services(stub_runtime):
     client = create_app(runtime=stub_runtime).test_client()
     resp = client.get("/healthz")

@@ -3,6 +3,7 @@
 import hashlib
 import itertools
 import json
+import threading
 
 import pika
 import pytest
@@ -501,3 +502,65 @@ def test_half_a_surrogate_pair_sent_as_raw_bytes_is_a_400_too(client, stub_runti
     assert resp.status_code == 400, resp.get_json()
     assert any("data.name contains half" in m for m in resp.get_json()["detail"]["data"])
     assert queued(stub_runtime) == 0
+
+
+def test_webhooks_past_the_concurrency_limit_are_503_at_once_with_retry_after(database_url, db):
+    """NZC_WEB_MAX_CONCURRENT=2 and Postgres holding every webhook inside (its dedupe table
+    locked by the test): of 10 sent at once, the 2 inside wait, the other 8 are answered
+    503 with Retry-After at once (they do not wait for the lock), and nothing of theirs is
+    queued; once Postgres lets go, the 2 are accepted."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import psycopg
+    import requests
+
+    from tests.integration.conftest import PooledWSGIServer
+
+    runtime = setup(load_config(make_env(database_url, NZC_WEB_MAX_CONCURRENT="2")), stub=True)
+    app = create_app(runtime=runtime)
+    web = PooledWSGIServer(app)
+    threading.Thread(target=web.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{web.server_port}{URL}"
+    base = sample("07_device_updated.json")["body"]
+    bodies = [fresh(base) for _ in range(10)]
+    holder = psycopg.connect(database_url, autocommit=False)
+    try:
+        holder.execute("LOCK TABLE webhook_dedupe IN EXCLUSIVE MODE")  # until the rollback
+        with ThreadPoolExecutor(len(bodies)) as pool:
+            answers = [
+                pool.submit(
+                    requests.post,
+                    url,
+                    data=raw,
+                    headers={"X-Hook-Signature": sign(raw), "Content-Type": "application/json"},
+                    timeout=60,
+                )
+                for raw in bodies
+            ]
+            # The two inside cannot finish while the lock is held: whatever has, was refused.
+            refused = [a.result() for a in _first_done(answers, 8)]
+            assert {r.status_code for r in refused} == {503}
+            assert {r.headers["Retry-After"] for r in refused} == {"1"}
+            assert "NZC_WEB_MAX_CONCURRENT" in refused[0].json()["detail"]
+            assert queued(runtime) == 0
+            holder.rollback()  # Postgres lets the two inside go on
+            statuses = sorted(a.result().status_code for a in answers)
+        assert statuses == [202] * 2 + [503] * 8
+        assert queued(runtime) >= 1  # the two, in one batch or two
+    finally:
+        holder.close()
+        web.shutdown()
+        web.server_close()
+        runtime.store.close()
+        set_runtime(None)
+
+
+def _first_done(futures, count):
+    """The ``futures`` finished once at least ``count`` have, waiting as long as that takes."""
+    from concurrent.futures import FIRST_COMPLETED, wait
+
+    done, pending = set(), set(futures)
+    while len(done) < count:
+        finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+        done |= finished
+    return list(done)

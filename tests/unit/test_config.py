@@ -41,6 +41,10 @@ def test_user_and_password_are_accepted_instead_of_a_token():
         ("NZC_WEBHOOK_INSECURE", "maybe"),
         ("NZC_METRICS", "maybe"),
         ("NZC_METRICS_DIR", "relative/metrics"),
+        ("NZC_DATABASE_IDLE_TIMEOUT_S", "0"),
+        ("NZC_DATABASE_IDLE_TIMEOUT_S", "3m"),
+        ("NZC_WEB_MAX_CONCURRENT", "0"),
+        ("NZC_WEB_MAX_CONCURRENT", "many"),
     ],
 )
 def test_a_malformed_value_names_the_variable_and_gives_an_example(name, value):
@@ -168,3 +172,14 @@ def test_an_empty_secret_file_is_refused(tmp_path):
     empty.write_text("\n")
     with pytest.raises(ConfigError, match="NZC_ADMIN_TOKEN_FILE names an empty file"):
         load_config({**BASE, "NZC_ADMIN_TOKEN_FILE": str(empty)})
+
+
+def test_the_idle_timeout_and_the_concurrency_limit_have_defaults_and_are_read():
+    assert (load_config(BASE).database_idle_timeout_s, load_config(BASE).web_max_concurrent) == (
+        180,
+        7,
+    )
+    config = load_config(
+        {**BASE, "NZC_DATABASE_IDLE_TIMEOUT_S": "30", "NZC_WEB_MAX_CONCURRENT": "3"}
+    )
+    assert (config.database_idle_timeout_s, config.web_max_concurrent) == (30, 3)
