@@ -1,7 +1,8 @@
 """``POST /webhooks/netbox``: verify, validate, de-duplicate, queue durably, answer 202.
 
-Checks run in this order: size (413), signature (401), content type (415), JSON (400),
-schema (400). A request that fails any check never reaches the queue.
+Checks run in this order: a free slot in this process (503, NZC_WEB_MAX_CONCURRENT), size
+(413), signature (401), content type (415), JSON (400), schema (400). A request that fails
+any check never reaches the queue.
 """
 
 from __future__ import annotations
@@ -91,17 +92,19 @@ def _count(response: Response) -> Response:
 
 
 @bp.teardown_request
-def _give_slot(_exc: BaseException | None) -> None:
-    slots = g.pop("webhook_slot", None)
-    if slots is not None:
-        slots.release()
-
-
-@bp.teardown_request
 def _close_log_context(_exc: BaseException | None) -> None:
     token = g.pop("log_context", None)
     if token is not None:
         logs.reset(token)
+
+
+# Registered last, so Flask runs it first: a teardown that raised would stop the others,
+# and a slot never given back would refuse webhooks for good.
+@bp.teardown_request
+def _give_slot(_exc: BaseException | None) -> None:
+    slots = g.pop("webhook_slot", None)
+    if slots is not None:
+        slots.release()
 
 
 @bp.post("/webhooks/netbox")

@@ -43,9 +43,10 @@ def each_target(targets: list[str]) -> list[str]:
 
 
 def nudge_if_dirty() -> None:
-    """Send a reconcile run when unclaimed dirty targets wait (and none is pending): the
-    follow-up of every job that marks targets, also redone when its message comes again
-    after the job ended (its worker may have died before sending it)."""
+    """Send a reconcile run when unclaimed dirty targets wait (an extra run finds little to
+    do; a missing one would leave them to the minute's periodic run): the follow-up of the
+    jobs that mark targets, redone when their message comes again after the job ended (the
+    worker may have died before sending it)."""
     with get_runtime().store.connection() as conn:
         if coalescing.run_wanted_after_run(conn):
             reconcile.send()
@@ -237,7 +238,7 @@ def import_hosts(
     return imports.import_hosts(job, rt.zabbix, rt.netbox, list(targets), every, chosen)
 
 
-@job_actor(queue=QUEUE_SYSTEM, refuses=(Refused,))
+@job_actor(queue=QUEUE_SYSTEM, refuses=(Refused,), resume=nudge_if_dirty)
 def maintenance_window(job: Job, window_id: int, action: str = "apply") -> dict:
     """Write a maintenance window to Zabbix (``apply``: resolved to its hosts afresh), end it
     now (``end``), or delete it from Zabbix and Postgres (``delete``)."""
@@ -247,7 +248,7 @@ def maintenance_window(job: Job, window_id: int, action: str = "apply") -> dict:
     return result
 
 
-@job_actor(queue=QUEUE_SYSTEM)
+@job_actor(queue=QUEUE_SYSTEM, resume=nudge_if_dirty)
 def maintenance_cleanup(job: Job) -> dict:
     """SystemJobMaintenanceCleanup: end the windows past their end in Zabbix and Postgres,
     resolve the live ones again, purge the expired ones past the retention. Zabbix

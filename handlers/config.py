@@ -30,7 +30,7 @@ DEFAULTS = {
     "NZC_WEBHOOK_MAX_BYTES": str(1024 * 1024),
     "NZC_JOB_MAX_RETRIES": "8",
     "NZC_JOB_MIN_BACKOFF_MS": "5000",
-    "NZC_DATABASE_IDLE_TIMEOUT_S": "180",
+    "NZC_DATABASE_IDLE_TIMEOUT_S": "660",
     "NZC_WEB_MAX_CONCURRENT": "7",
 }
 
@@ -46,7 +46,7 @@ EXAMPLES = {
     "NZC_WEBHOOK_MAX_BYTES": "1048576",
     "NZC_JOB_MAX_RETRIES": "8",
     "NZC_JOB_MIN_BACKOFF_MS": "5000",
-    "NZC_DATABASE_IDLE_TIMEOUT_S": "180",
+    "NZC_DATABASE_IDLE_TIMEOUT_S": "660",
     "NZC_WEB_MAX_CONCURRENT": "7",
     "NZC_METRICS": "0",
     "NZC_METRICS_DIR": "/run/nzc/metrics",
@@ -129,7 +129,9 @@ class Config:
       database_idle_timeout_s: seconds a session of the service may sit idle inside a
         transaction before Postgres ends it, so the locks of a process that vanished without
         closing its connection (its machine lost, or the process killed) are not held until
-        TCP notices, hours later. Longer than a Zabbix call may take (60 s).
+        TCP notices, hours later. A job keeps its transaction open across its NetBox and
+        Zabbix calls (a full sync reads the whole inventory between two statements), so
+        this stays above a job's time limit (10 min).
       metrics: serve ``/metrics`` on the web port (``NZC_METRICS=0`` turns it off).
       metrics_dir: the directory holding one metrics directory per process kind on this
         machine (``<dir>/web``, ``<dir>/worker``, ...), added up by ``/metrics``.
@@ -154,7 +156,7 @@ class Config:
     job_max_retries: int = 8
     web_max_concurrent: int = 7
     job_min_backoff_ms: int = 5000
-    database_idle_timeout_s: int = 180
+    database_idle_timeout_s: int = 660
     metrics: bool = True
     metrics_dir: str | None = None
     tls_verify: bool | str = True

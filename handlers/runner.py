@@ -212,10 +212,8 @@ def _run(
                         job_id=job_id,
                         data={"attempt": attempt},
                     )
-                    message.options[OUTCOME] = "skipped"
-                    if resume is not None:
-                        resume()
-                    return None
+            if not fresh:
+                raise _Ended
             started = time.monotonic()
             job = Job(conn, job_id, targets, attempt)
             result = fn(job, *args, **kwargs)
@@ -244,14 +242,38 @@ def _run(
             duration_ms,
             attempt,
         )
-        for action in job._after_commit:
-            action()
-        message.options[OUTCOME] = status
-        return result
+    except _Ended:
+        message.options[OUTCOME] = "skipped"
+        if resume is not None:
+            _follow_up(message.actor_name, job_id, resume)
+        return None
     except Exception as exc:
         duration_ms = (time.monotonic() - started) * 1000
         _record_failure(store, job_id, message.actor_name, attempt, duration_ms, exc)
         raise
+    for action in job._after_commit:
+        _follow_up(message.actor_name, job_id, action)
+    message.options[OUTCOME] = status
+    return result
+
+
+class _Ended(Exception):
+    """The message came again after its job ended: leaves the job's transaction unused."""
+
+
+def _follow_up(actor: str, job_id: str, action: Callable[[], Any]) -> None:
+    """Run what a job sends after its commit (the next reconcile run, an import's next
+    part). The job has committed: a follow-up that fails must not record it failed, nor have
+    Dramatiq run it again."""
+    try:
+        action()
+    except Exception:
+        log.exception(
+            "%s: job %s committed, but what it sends after its commit failed (a reconcile run"
+            " it owed comes with the minute's periodic run)",
+            actor,
+            job_id,
+        )
 
 
 def _record_failure(

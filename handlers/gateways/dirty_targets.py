@@ -73,13 +73,16 @@ def clear_dirty(conn: psycopg.Connection, claimed: dict[str, int], job_id: str) 
     release_claims(conn, job_id)
 
 
-def release_claims(conn: psycopg.Connection, job_id: str) -> None:
+def release_claims(conn: psycopg.Connection, job_id: str, *, skip_locked: bool = False) -> None:
     """Give back what run ``job_id`` still holds (it finished, or failed); in target order,
-    as every statement that writes these rows takes its locks."""
+    as every statement that writes these rows takes its locks. ``skip_locked``: for a run
+    that failed while its own transaction, still open, holds some of the rows; those stay
+    claimed until its retry (same id) gives them back as it starts, or the lease ends."""
     conn.execute(
         "UPDATE dirty_targets d SET claimed_by = NULL, claimed_at = NULL"
         " FROM (SELECT target FROM dirty_targets WHERE claimed_by = %s"
-        "       ORDER BY target FOR UPDATE) c WHERE d.target = c.target",
+        f"       ORDER BY target FOR UPDATE{' SKIP LOCKED' if skip_locked else ''}) c"
+        " WHERE d.target = c.target",
         [job_id],
     )
 

@@ -69,8 +69,8 @@ class Store:
     def _configure(self, conn: psycopg.Connection) -> None:
         # A process that vanished without closing its connection (its machine lost; also
         # seen on a SIGKILLed worker here) leaves its session idle in a transaction,
-        # holding the job's locks until TCP gives up, hours later. A statement, not a
-        # startup option, so a pooler in front of Postgres passes it through.
+        # holding the job's locks until TCP gives up, hours later. Set per session, so it
+        # needs session pooling if a pooler stands in front of Postgres.
         conn.execute(
             "SELECT set_config('idle_in_transaction_session_timeout', %s, false)",
             [f"{self.idle_timeout_s}s"],

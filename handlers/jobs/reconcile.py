@@ -94,7 +94,8 @@ def reconcile(
         dirty_targets.clear_dirty(job.conn, claimed, job.job_id)
     except BaseException:
         with store.connection() as side:  # the job rolls back; the targets stay dirty
-            dirty_targets.release_claims(side, job.job_id)
+            # Not waiting for the rows this run's own transaction locked: it is still open.
+            dirty_targets.release_claims(side, job.job_id, skip_locked=True)
         with store.connection() as side:
             dirty_targets.clear_pending(side)
         raise

@@ -48,14 +48,19 @@ def test_a_failing_migration_leaves_nothing_behind(tmp_path, database_url, monke
 def test_a_session_idle_in_a_transaction_is_ended_by_postgres_after_the_timeout(database_url):
     """The pool's sessions carry NZC_DATABASE_IDLE_TIMEOUT_S: Postgres ends one left idle in a
     transaction (a process gone without closing it), rolling back and freeing its locks."""
+    from consumer.wiring import setup
     from handlers.gateways.postgres import Store
+    from handlers.runtime import set_runtime
 
     store = Store(database_url, idle_timeout_s=1)
     ended = None
     try:
         with store.connection() as conn:
-            setting = conn.execute("SHOW idle_in_transaction_session_timeout").fetchone()
-            conn.execute("SELECT pg_advisory_xact_lock(4242)")
+            # One statement: the timer starts when the transaction does.
+            setting = conn.execute(
+                "SELECT current_setting('idle_in_transaction_session_timeout') AS timeout,"
+                " pg_advisory_xact_lock(4242)"
+            ).fetchone()["timeout"]
             with psycopg.connect(database_url, autocommit=True) as other:
                 # Granted once Postgres ended the idle session: observed, not timed.
                 other.execute("SELECT pg_advisory_lock(4242)")
@@ -69,8 +74,17 @@ def test_a_session_idle_in_a_transaction_is_ended_by_postgres_after_the_timeout(
         pass  # the pool gives the ended session up
     finally:
         store.close()
-    assert setting == {"idle_in_transaction_session_timeout": "1s"}
+    assert setting == "1s"
     assert isinstance(ended, psycopg.errors.IdleInTransactionSessionTimeout), ended
+    # Every process's pool gets the setting from its configuration.
+    configured = setup(
+        load_config(make_env(database_url, NZC_DATABASE_IDLE_TIMEOUT_S="30")), stub=True
+    )
+    try:
+        assert configured.store.idle_timeout_s == 30
+    finally:
+        configured.store.close()
+        set_runtime(None)
 
 
 def test_healthz_answers_without_touching_services(stub_runtime):

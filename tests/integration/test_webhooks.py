@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from consumer.app import create_app
 from consumer.relay import SpoolRelay
+from consumer.state import app_state
 from consumer.wiring import setup
 from handlers.broker import QUEUE_EVENTS
 from handlers.config import load_config
@@ -551,6 +552,7 @@ def test_webhooks_past_the_concurrency_limit_are_503_at_once_with_retry_after(da
         holder.close()
         web.shutdown()
         web.server_close()
+        app_state(app).close()
         runtime.store.close()
         set_runtime(None)
 

@@ -176,7 +176,7 @@ def test_an_empty_secret_file_is_refused(tmp_path):
 
 def test_the_idle_timeout_and_the_concurrency_limit_have_defaults_and_are_read():
     assert (load_config(BASE).database_idle_timeout_s, load_config(BASE).web_max_concurrent) == (
-        180,
+        660,
         7,
     )
     config = load_config(
