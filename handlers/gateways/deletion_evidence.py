@@ -36,5 +36,10 @@ def load(conn: psycopg.Connection, targets: list[str]) -> dict[str, str]:
 
 
 def forget(conn: psycopg.Connection, targets: list[str]) -> None:
-    """The hosts are deleted: their evidence has served."""
-    conn.execute("DELETE FROM deletion_evidence WHERE target = ANY(%s)", [targets])
+    """The hosts are deleted: their evidence has served. Rows locked in target order, as
+    :func:`record_many` takes them (a plain delete locks them in scan order)."""
+    conn.execute(
+        "DELETE FROM deletion_evidence d USING (SELECT target FROM deletion_evidence"
+        " WHERE target = ANY(%s) ORDER BY target FOR UPDATE) e WHERE d.target = e.target",
+        [targets],
+    )

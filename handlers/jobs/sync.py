@@ -170,7 +170,7 @@ def sync_hosts(
     plan, reading, marked = plan_sync(job.conn, zbx, netbox, allow_deletions)
     # The proof the sync found (the change log) goes with each deletion it marks, so the
     # reconcile run acts on it too (a host of ours that no host config names included).
-    for target in marked.reasons:
+    for target in sorted(marked.reasons):  # in target order, as every evidence writer
         if plan.steps[target].action == DELETE:
             deletion_evidence.record(job.conn, target, reading.deleted[target], None)
     dirty_targets.mark_many(job.conn, marked.reasons)

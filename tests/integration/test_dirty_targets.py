@@ -78,3 +78,45 @@ def test_a_run_that_served_a_held_back_request_leaves_none_pending(clean):
     assert not db.execute("SELECT pending FROM reconcile_state").fetchone()["pending"]
     dirty_targets.mark_dirty(db, "dcim.device:7", "created", None)
     assert dirty_targets.request_reconcile(db)
+
+
+def test_a_run_ending_locks_its_targets_in_the_order_events_mark_them(clean, database_url):
+    """An event batch marks targets in target order (mark_each); a run's end takes the rows
+    it claimed in that order too, so the two never wait for each other in a circle (the
+    soak met the deadlock before). Held still: the event holds the first target, and while
+    the run's end waits for it, the second target is still free."""
+    import threading
+
+    from tests.waiting import wait_for
+
+    db = clean
+    first, second = "dcim.device:501", "dcim.device:502"
+    dirty_targets.mark_many(db, {first: "created", second: "created"})
+    claimed = dirty_targets.claim_dirty(db, 10, "run-9")
+    with connect(database_url) as event, connect(database_url) as run:
+        event.execute("SELECT 1")
+        dirty_targets.mark_each(event, {first: ("updated", None)})  # holds the first, open
+        pid = run.execute("SELECT pg_backend_pid() AS pid").fetchone()["pid"]
+        ended = threading.Event()
+
+        def end_run():
+            dirty_targets.clear_dirty(run, claimed, "run-9")
+            run.commit()
+            ended.set()
+
+        threading.Thread(target=end_run, daemon=True).start()
+        wait_for(
+            lambda: db.execute(
+                "SELECT wait_event_type = 'Lock' AS waiting FROM pg_stat_activity WHERE pid = %s",
+                [pid],
+            ).fetchone()["waiting"],
+            "the run's end waiting for the event's lock",
+        )
+        # Waiting for the first target, it holds no lock on the second (NOWAIT would raise;
+        # this autocommit connection lets go at once).
+        db.execute("SELECT target FROM dirty_targets WHERE target = %s FOR UPDATE NOWAIT", [second])
+        event.commit()
+        wait_for(ended.is_set, "the run's end")
+    left = db.execute("SELECT target, generation, claimed_by FROM dirty_targets").fetchall()
+    # The second was cleared; the first, marked again meanwhile, waits for the next run.
+    assert left == [{"target": first, "generation": 2, "claimed_by": None}]
