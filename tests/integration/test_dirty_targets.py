@@ -92,7 +92,9 @@ def test_a_run_ending_locks_its_targets_in_the_order_events_mark_them(clean, dat
     db = clean
     first, second = "dcim.device:501", "dcim.device:502"
     dirty_targets.mark_many(db, {first: "created", second: "created"})
-    claimed = dirty_targets.claim_dirty(db, 10, "run-9")
+    # The run names its claims second first: its end must still lock the first first.
+    claimed = dict(reversed(dirty_targets.claim_dirty(db, 10, "run-9").items()))
+    assert list(claimed) == [second, first]
     with connect(database_url) as event, connect(database_url) as run:
         event.execute("SELECT 1")
         dirty_targets.mark_each(event, {first: ("updated", None)})  # holds the first, open
@@ -105,18 +107,23 @@ def test_a_run_ending_locks_its_targets_in_the_order_events_mark_them(clean, dat
             ended.set()
 
         threading.Thread(target=end_run, daemon=True).start()
-        wait_for(
-            lambda: db.execute(
-                "SELECT wait_event_type = 'Lock' AS waiting FROM pg_stat_activity WHERE pid = %s",
-                [pid],
-            ).fetchone()["waiting"],
-            "the run's end waiting for the event's lock",
-        )
-        # Waiting for the first target, it holds no lock on the second (NOWAIT would raise;
-        # this autocommit connection lets go at once).
-        db.execute("SELECT target FROM dirty_targets WHERE target = %s FOR UPDATE NOWAIT", [second])
-        event.commit()
-        wait_for(ended.is_set, "the run's end")
+        try:
+            wait_for(
+                lambda: db.execute(
+                    "SELECT wait_event_type = 'Lock' AS waiting FROM pg_stat_activity"
+                    " WHERE pid = %s",
+                    [pid],
+                ).fetchone()["waiting"],
+                "the run's end waiting for the event's lock",
+            )
+            # Waiting for the first target, it holds no lock on the second (NOWAIT would
+            # raise; this autocommit connection lets go at once).
+            db.execute(
+                "SELECT target FROM dirty_targets WHERE target = %s FOR UPDATE NOWAIT", [second]
+            )
+        finally:
+            event.commit()  # the run's end goes on, whatever was found
+            wait_for(ended.is_set, "the run's end")
     left = db.execute("SELECT target, generation, claimed_by FROM dirty_targets").fetchall()
     # The second was cleared; the first, marked again meanwhile, waits for the next run.
     assert left == [{"target": first, "generation": 2, "claimed_by": None}]
