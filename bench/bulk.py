@@ -20,7 +20,6 @@ import psycopg
 
 from bench.common import (
     WEB_ARGS,
-    bench_env,
     free_port,
     header,
     job_process,
@@ -30,6 +29,7 @@ from bench.common import (
     start_web,
     start_worker,
     web_peak_mib,
+    whole_path,
 )
 from bench.e2e import zabbix_calls
 from bench.ingest import wait_ready
@@ -38,8 +38,6 @@ from handlers.gateways.zabbix import ZabbixGateway
 from tests.conftest import zabbix_token
 from tests.netbox_sim import SimServer
 
-TOKEN = "0123456789abcdef0123456789abcdef01234567"
-SECRET = "bench-secret"
 PREFIX = "bulk-"
 #: The issue's target: all hosts within this many seconds of the first webhook.
 TARGET_S = 3.0
@@ -128,16 +126,8 @@ def main() -> None:
         "Zabbix 7.0 all on this machine"
     )
     with scratch_database() as database_url, private_zabbix("7.0") as zabbix_url:
-        sim = SimServer(token=TOKEN, webhook_secret=SECRET, version="4.6").start()
+        sim, env = whole_path(database_url, zabbix_url, version="4.6")
         port = free_port()
-        env = bench_env(
-            database_url,
-            SECRET,
-            NZC_ZABBIX_URL=zabbix_url,
-            NZC_ZABBIX_TOKEN=zabbix_token("7.0"),
-            NZC_NETBOX_URL=sim.url,
-            NZC_NETBOX_TOKEN=TOKEN,
-        )
         web = start_web(env, port, WEB_ARGS)
         worker = start_worker(env, threads=4)  # as the Procfile
         try:

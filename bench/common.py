@@ -14,11 +14,13 @@ import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
 from handlers.gateways.zabbix import ZabbixUnavailable, probe_version
-from tests.conftest import ZABBIX_ADMIN_URL, ZABBIX_HOME, fresh_database
+from tests.conftest import ZABBIX_ADMIN_URL, ZABBIX_HOME, fresh_database, zabbix_token
+from tests.netbox_sim import SimServer
 
 BENCH_BROKER_URL = os.environ.get(
     "NZC_BENCH_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672/nzc-bench"
@@ -50,6 +52,28 @@ def bench_env(database_url: str, secret: str, **extra: str) -> dict[str, str]:
     # measure the path, not the limit that keeps a thread free (NZC_WEB_MAX_CONCURRENT).
     env.setdefault("NZC_WEB_MAX_CONCURRENT", "8")
     return env
+
+
+#: The simulator's API token and the webhook secret of the benches that run the whole path.
+SIM_TOKEN, SECRET = "0123456789abcdef0123456789abcdef01234567", "bench-secret"
+
+
+def whole_path(
+    database_url: str, zabbix_url: str, **sim_options: Any
+) -> tuple[SimServer, dict[str, str]]:
+    """The NetBox simulator, started (``sim_options`` go to :class:`SimServer`), and the
+    environment of service processes that take its webhooks and write to the Zabbix 7.0
+    frontend at ``zabbix_url``."""
+    sim = SimServer(token=SIM_TOKEN, webhook_secret=SECRET, **sim_options).start()
+    env = bench_env(
+        database_url,
+        SECRET,
+        NZC_ZABBIX_URL=zabbix_url,
+        NZC_ZABBIX_TOKEN=zabbix_token("7.0"),
+        NZC_NETBOX_URL=sim.url,
+        NZC_NETBOX_TOKEN=SIM_TOKEN,
+    )
+    return sim, env
 
 
 #: The php options of deploy/dev/zabbix.sh's frontends (start_server).

@@ -22,7 +22,6 @@ from prometheus_client.multiprocess import MultiProcessCollector
 
 from bench.common import (
     WEB_ARGS,
-    bench_env,
     cpu_report,
     cpu_seconds,
     free_port,
@@ -33,15 +32,13 @@ from bench.common import (
     start_web,
     start_worker,
     web_peak_mib,
+    whole_path,
 )
 from bench.ingest import wait_ready
 from bench.sync import stop
 from handlers.gateways.zabbix import ZabbixGateway
 from tests.conftest import reset_zabbix, zabbix_token, zabbix_url
-from tests.netbox_sim import SimServer
 
-TOKEN = "0123456789abcdef0123456789abcdef01234567"
-SECRET = "bench-secret"
 #: The issue's targets: all hosts within this many seconds, and this many times the floor.
 TARGET_S, TARGET_FLOOR_X = 5.0, 2.5
 
@@ -109,16 +106,8 @@ def main() -> None:
 
     reset_zabbix("7.0")
     with scratch_database() as database_url:
-        sim = SimServer(token=TOKEN, webhook_secret=SECRET, sender_threads=args.senders).start()
+        sim, env = whole_path(database_url, zabbix_url("7.0"), sender_threads=args.senders)
         port = free_port()
-        env = bench_env(
-            database_url,
-            SECRET,
-            NZC_ZABBIX_URL=zabbix_url("7.0"),
-            NZC_ZABBIX_TOKEN=zabbix_token("7.0"),
-            NZC_NETBOX_URL=sim.url,
-            NZC_NETBOX_TOKEN=TOKEN,
-        )
         web = start_web(env, port, WEB_ARGS)
         worker = start_worker(env, threads=8)
         try:

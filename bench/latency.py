@@ -21,7 +21,6 @@ from psycopg.rows import dict_row
 
 from bench.common import (
     WEB_ARGS,
-    bench_env,
     free_port,
     header,
     job_process,
@@ -32,15 +31,13 @@ from bench.common import (
     start_web,
     start_worker,
     web_peak_mib,
+    whole_path,
 )
 from bench.ingest import wait_ready
 from bench.sync import stop
 from handlers.gateways.zabbix import ZabbixGateway
 from tests.conftest import zabbix_token
-from tests.netbox_sim import SimServer
 
-TOKEN = "0123456789abcdef0123456789abcdef01234567"
-SECRET = "bench-secret"
 #: The issue's targets, milliseconds and MB.
 TARGET_P50_MS, TARGET_P99_MS, TARGET_RSS_MB = 200, 1000, 150
 
@@ -119,16 +116,8 @@ def main() -> None:
         "Zabbix 7.0 all on this machine"
     )
     with scratch_database() as database_url, private_zabbix("7.0") as zabbix_url:
-        sim = SimServer(token=TOKEN, webhook_secret=SECRET, sender_threads=4).start()
+        sim, env = whole_path(database_url, zabbix_url, sender_threads=4)
         port = free_port()
-        env = bench_env(
-            database_url,
-            SECRET,
-            NZC_ZABBIX_URL=zabbix_url,
-            NZC_ZABBIX_TOKEN=zabbix_token("7.0"),
-            NZC_NETBOX_URL=sim.url,
-            NZC_NETBOX_TOKEN=TOKEN,
-        )
         web = start_web(env, port, WEB_ARGS)
         worker = start_worker(env, threads=4)
         try:

@@ -37,7 +37,6 @@ from psycopg.rows import dict_row
 
 from bench.common import (
     WEB_ARGS,
-    bench_env,
     child_pids,
     cpu_report,
     cpu_seconds,
@@ -49,6 +48,7 @@ from bench.common import (
     scratch_database,
     start_web,
     start_worker,
+    whole_path,
 )
 from bench.ingest import events_queued, wait_ready
 from bench.sync import FINAL, stop
@@ -58,8 +58,6 @@ from handlers.gateways.zabbix import ZabbixGateway
 from tests.conftest import zabbix_token
 from tests.netbox_sim import SimServer
 
-TOKEN = "0123456789abcdef0123456789abcdef01234567"
-SECRET = "bench-secret"
 PREFIX = "soak-"
 #: The issue's limit: no process's RSS grows by more than this after the first minute.
 RSS_LIMIT_PCT = 10.0
@@ -319,16 +317,8 @@ def soak(args: argparse.Namespace, database_url: str, zabbix_url: str) -> Run:
         for queue in QUEUES:  # messages a killed bench left would name another database's jobs
             events_queued(queue)
             events_queued(f"{queue}.DQ")
-        sim = SimServer(token=TOKEN, webhook_secret=SECRET, sender_threads=SENDERS).start()
+        sim, env = whole_path(database_url, zabbix_url, sender_threads=SENDERS)
         port = free_port()
-        env = bench_env(
-            database_url,
-            SECRET,
-            NZC_ZABBIX_URL=zabbix_url,
-            NZC_ZABBIX_TOKEN=zabbix_token("7.0"),
-            NZC_NETBOX_URL=sim.url,
-            NZC_NETBOX_TOKEN=TOKEN,
-        )
         web = worker = None
         try:
             web = start_web(env, port, WEB_ARGS)
