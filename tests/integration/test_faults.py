@@ -102,6 +102,11 @@ def converged(stack, prefix, names, timeout=240):
     return hosts_named(zabbix, prefix)
 
 
+def duplicates_and_lost(seen, wanted):
+    """(how many of ``seen`` are repeats, how many of ``wanted`` were never seen)."""
+    return len(seen) - len(set(seen)), len(set(wanted) - set(seen))
+
+
 def dead_lettered(stack):
     """Jobs dead-lettered since the stack started."""
     return stack.db.execute(
@@ -125,8 +130,7 @@ def test_r6_postgres_cut_loses_nothing(stack, pg_proxy, db):
     pg_proxy.restore()
     names = [f"r6-{n:02d}" for n in range(sent)]
     found = converged(stack, "r6-", names, 180)
-    duplicates = len(found) - len(set(found))
-    lost = len(set(names) - set(found))
+    duplicates, lost = duplicates_and_lost(found, names)
     print(
         f"R6 Postgres cut {PG_CUT_S} s: sent {sent} devices ({sum(sim.sender.statuses.values())}"
         f" webhooks), accepted {accepted}, in Zabbix {len(set(found))}, duplicates "
@@ -178,7 +182,7 @@ def test_r3_zabbix_cut_for_a_minute_converges_after(stack, zabbix_proxy, db):
     want = {f"r3-{n:02d}" for n in range(3, 8)} | {f"r3-renamed-{n}" for n in range(3)}
     found = converged(stack, "r3-", want, 240)
     dead = dead_lettered(stack)
-    duplicates, lost = len(found) - len(set(found)), len(want - set(found))
+    duplicates, lost = duplicates_and_lost(found, want)
     print(
         f"R3 Zabbix cut {ZABBIX_CUT_S} s: sent {len(want)} changes, in Zabbix "
         f"{len(want & set(found))}, dead-lettered {dead}, duplicates {duplicates}, lost {lost}"
@@ -271,8 +275,7 @@ def test_r2_rabbitmq_cut_under_the_web_edge_spools_in_order(database_url, db, st
     finally:
         worker_runtime.store.close()
         set_runtime(None)
-    duplicates = len(ran) - len(set(ran))
-    lost = len(set(accepted) - set(ran))
+    duplicates, lost = duplicates_and_lost(ran, accepted)
     print(
         f"R2 RabbitMQ cut {RABBIT_CUT_S} s: sent {sent}, accepted {len(accepted)} (spooled), "
         f"run by the worker {len(set(ran))}, in order {ran == accepted}, duplicates "
@@ -306,7 +309,7 @@ def test_r7_a_slow_netbox_slows_the_jobs_only(stack, netbox_proxy, db):
     netbox_proxy.restore()
     names = {f"r7-{n:02d}" for n in range(sent)}
     found = converged(stack, "r7-", names, 240)
-    duplicates, lost = len(found) - len(set(found)), len(names - set(found))
+    duplicates, lost = duplicates_and_lost(found, names)
     print(
         f"R7 NetBox {NETBOX_LATENCY_S:g} s late for {NETBOX_SLOW_S} s: sent {sent} devices "
         f"({sum(sim.sender.statuses.values())} webhooks), answered {answered}, in Zabbix "
@@ -419,7 +422,7 @@ def test_r1_worker_killed_mid_burst_then_restarted(stack, zabbix_proxy, db):
         for proc in (worker, restarted):
             if proc is not None and proc.poll() is None:
                 kill_group(proc, signal.SIGTERM)
-    duplicates, lost = len(found) - len(set(found)), len(names - set(found))
+    duplicates, lost = duplicates_and_lost(found, names)
     print(
         f"R1 worker SIGKILLed inside a reconcile run: sent {R1_DEVICES} devices "
         f"({sum(sim.sender.statuses.values())} webhooks), hosts at the kill {at_kill}, "
@@ -467,7 +470,7 @@ def test_r7_a_netbox_answering_500_for_a_while_loses_nothing(stack, netbox_proxy
     names = {f"r7f-{n:02d}" for n in range(sent)}
     found = converged(stack, "r7f-", names, 240)
     dead = dead_lettered(stack)
-    duplicates, lost = len(found) - len(set(found)), len(names - set(found))
+    duplicates, lost = duplicates_and_lost(found, names)
     print(
         f"R7 NetBox answering 500 for {NETBOX_FAILING_S} s: sent {sent} devices "
         f"({sum(sim.sender.statuses.values())} webhooks), answered {answered}, NetBox "
